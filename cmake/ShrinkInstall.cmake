@@ -1,0 +1,17 @@
+# `cmake --install` puts the headers under include/shrink/<layer>/ and exports shrink::shrink.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+foreach(layer autograd)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/shrink/${layer}
+          FILES_MATCHING PATTERN "*.h")
+endforeach()
+install(TARGETS shrink shrink_autograd EXPORT shrinkTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(EXPORT shrinkTargets NAMESPACE shrink:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/shrink)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/shrinkConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/shrinkConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/shrink)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/shrinkConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/shrinkConfig.cmake ${PROJECT_BINARY_DIR}/shrinkConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/shrink)

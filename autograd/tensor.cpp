@@ -380,7 +380,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
       if (i) {
         os << ',';
         if (d + 1 == shape.size()) os << ' ';
-        else os << std::string(shape.size() - d - 1, '\n') << std::string(8 + d + 1, ' ');
+        else os << std::string(shape.size() - d - 1, '\n') << std::string(7 + d + 1, ' ');
       }
       print(d + 1);
     }

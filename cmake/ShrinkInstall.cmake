@@ -2,11 +2,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(layer autograd io)
+foreach(layer autograd io nn)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/shrink/${layer}
           FILES_MATCHING PATTERN "*.h")
 endforeach()
-install(TARGETS shrink shrink_autograd shrink_io EXPORT shrinkTargets
+install(TARGETS shrink shrink_autograd shrink_io shrink_nn EXPORT shrinkTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT shrinkTargets NAMESPACE shrink:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/shrink)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/shrinkConfig.cmake.in

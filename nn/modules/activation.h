@@ -1,0 +1,55 @@
+#pragma once
+/// \file
+/// Parameter-free element-wise layers: ReLU, ReLU6, LeakyReLU, GELU, Sigmoid, Tanh.
+
+#include "nn/module.h"
+
+namespace shrink::nn {
+
+class ReLU : public Cloneable<ReLU> {
+ public:
+  ReLU() : Cloneable("ReLU") {}
+  Tensor forward(const Tensor& x) override;
+};
+
+class ReLU6 : public Cloneable<ReLU6> {
+ public:
+  ReLU6() : Cloneable("ReLU6") {}
+  Tensor forward(const Tensor& x) override;
+};
+
+class LeakyReLU : public Cloneable<LeakyReLU> {
+ public:
+  explicit LeakyReLU(float negative_slope = 0.01f) : Cloneable("LeakyReLU"), negative_slope_(negative_slope) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  float negative_slope() const { return negative_slope_; }
+
+ private:
+  float negative_slope_;
+};
+
+class GELU : public Cloneable<GELU> {
+ public:
+  /// approximate: "none" (erf) or "tanh", like PyTorch.
+  explicit GELU(const std::string& approximate = "none");
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+
+ private:
+  bool tanh_;
+};
+
+class Sigmoid : public Cloneable<Sigmoid> {
+ public:
+  Sigmoid() : Cloneable("Sigmoid") {}
+  Tensor forward(const Tensor& x) override;
+};
+
+class Tanh : public Cloneable<Tanh> {
+ public:
+  Tanh() : Cloneable("Tanh") {}
+  Tensor forward(const Tensor& x) override;
+};
+
+}  // namespace shrink::nn

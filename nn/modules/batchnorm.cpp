@@ -1,0 +1,48 @@
+#include "nn/modules/batchnorm.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+
+namespace shrink::nn {
+
+BatchNormBase::BatchNormBase(std::string type_name, const BatchNormOptions& o, std::vector<std::int64_t> input_dims)
+    : Module(std::move(type_name)), options_(o), input_dims_(std::move(input_dims)) {
+  SHRINK_CHECK(o.num_features > 0, this->type_name(), ": expected positive num_features, got ", o.num_features);
+  if (o.affine) {
+    register_parameter("weight", ones({o.num_features}));
+    register_parameter("bias", zeros({o.num_features}));
+  }
+  if (o.track_running_stats) {
+    register_buffer("running_mean", zeros({o.num_features}));
+    register_buffer("running_var", ones({o.num_features}));
+    register_buffer("num_batches_tracked", zeros({}, DType::Int64));
+  }
+}
+
+Tensor BatchNormBase::forward(const Tensor& x) {
+  const bool rank_ok = std::find(input_dims_.begin(), input_dims_.end(), x.dim()) != input_dims_.end();
+  SHRINK_CHECK_SHAPE(rank_ok && x.size(1) == options_.num_features, type_name(), ": expected input of shape ",
+                     input_dims_.front() == 4 ? "[N, C, H, W]" : "[N, C] or [N, C, L]", " with C = ",
+                     options_.num_features, ", got ", shape_str(x.shape()));
+  const bool use_batch_stats = is_training() || !options_.track_running_stats;
+  if (is_training() && options_.track_running_stats) {
+    Tensor& tracked = buffer("num_batches_tracked");
+    tracked.set({}, tracked.at({}) + 1);
+  }
+  // Without running statistics, eval mode also normalises with the batch's (like PyTorch).
+  return batch_norm(x, weight(), bias(), running_mean(), running_var(), use_batch_stats, options_.momentum,
+                    options_.eps);
+}
+
+std::string BatchNormBase::extra_repr() const {
+  std::ostringstream os;
+  os << options_.num_features << ", eps=" << options_.eps << ", momentum=" << options_.momentum
+     << ", affine=" << (options_.affine ? "True" : "False")
+     << ", track_running_stats=" << (options_.track_running_stats ? "True" : "False");
+  return os.str();
+}
+
+}  // namespace shrink::nn

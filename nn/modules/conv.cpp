@@ -1,0 +1,47 @@
+#include "nn/modules/conv.h"
+
+#include <cmath>
+
+#include "nn/init.h"
+
+namespace shrink::nn {
+
+Conv2d::Conv2d(const Conv2dOptions& o) : Cloneable("Conv2d"), options_(o) {
+  SHRINK_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.groups > 0, "Conv2d: expected positive in_channels, "
+               "out_channels and groups, got ", o.in_channels, ", ", o.out_channels, " and ", o.groups);
+  SHRINK_CHECK(o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0, "Conv2d: expected in_channels (",
+               o.in_channels, ") and out_channels (", o.out_channels, ") divisible by groups, got groups=", o.groups);
+  Tensor& w = register_parameter(
+      "weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]}));
+  init::kaiming_uniform_(w, std::sqrt(5.0));
+  if (o.bias) {
+    Tensor& b = register_parameter("bias", empty({o.out_channels}));
+    const double bound = 1.0 / std::sqrt(static_cast<double>(init::fans(w).first));
+    init::uniform_(b, -bound, bound);
+  }
+}
+
+Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, std::int64_t stride,
+               std::int64_t padding, bool bias)
+    : Conv2d(Conv2dOptions{in_channels, out_channels, {kernel_size, kernel_size}, {stride, stride},
+                           {padding, padding}, {1, 1}, 1, bias}) {}
+
+Conv2dParams Conv2d::params() const { return {options_.stride, options_.padding, options_.dilation, options_.groups}; }
+
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight(), bias(), params()); }
+
+std::string Conv2d::extra_repr() const {
+  const auto& o = options_;
+  auto pair = [](const std::array<std::int64_t, 2>& p) {
+    return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+  };
+  std::string s = std::to_string(o.in_channels) + ", " + std::to_string(o.out_channels) +
+                  ", kernel_size=" + pair(o.kernel_size) + ", stride=" + pair(o.stride);
+  if (o.padding != std::array<std::int64_t, 2>{0, 0}) s += ", padding=" + pair(o.padding);
+  if (o.dilation != std::array<std::int64_t, 2>{1, 1}) s += ", dilation=" + pair(o.dilation);
+  if (o.groups != 1) s += ", groups=" + std::to_string(o.groups);
+  if (!o.bias) s += ", bias=False";
+  return s;
+}
+
+}  // namespace shrink::nn

@@ -1,0 +1,42 @@
+#pragma once
+/// \file
+/// Conv2d: weight [out, in/groups, kh, kw], bias [out] (PyTorch's nn.Conv2d).
+
+#include <array>
+
+#include "autograd/ops.h"
+#include "nn/module.h"
+
+namespace shrink::nn {
+
+/// Settings of Conv2d (PyTorch's constructor arguments).
+struct Conv2dOptions {
+  std::int64_t in_channels = 1;
+  std::int64_t out_channels = 1;
+  std::array<std::int64_t, 2> kernel_size{3, 3};
+  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> padding{0, 0};
+  std::array<std::int64_t, 2> dilation{1, 1};
+  std::int64_t groups = 1;
+  bool bias = true;
+};
+
+class Conv2d : public Cloneable<Conv2d> {
+ public:
+  explicit Conv2d(const Conv2dOptions& options);
+  /// Square kernel shortcut: Conv2d(in, out, k, stride, padding).
+  Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, std::int64_t stride = 1,
+         std::int64_t padding = 0, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+
+  const Conv2dOptions& options() const { return options_; }
+  Conv2dParams params() const;
+  Tensor& weight() { return param("weight"); }
+  Tensor bias() { return has_param("bias") ? param("bias") : Tensor(); }
+
+ private:
+  Conv2dOptions options_;
+};
+
+}  // namespace shrink::nn

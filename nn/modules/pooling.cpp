@@ -1,0 +1,45 @@
+#include "nn/modules/pooling.h"
+
+namespace shrink::nn {
+namespace {
+
+Pool2dParams square(std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
+  Pool2dParams p;
+  p.kernel = {kernel, kernel};
+  p.stride = {stride, stride};
+  p.padding = {padding, padding};
+  return p;
+}
+
+std::string describe(const Pool2dParams& p) {
+  const std::int64_t stride = p.stride[0] == 0 ? p.kernel[0] : p.stride[0];
+  return "kernel_size=" + std::to_string(p.kernel[0]) + ", stride=" + std::to_string(stride) +
+         ", padding=" + std::to_string(p.padding[0]);
+}
+
+}  // namespace
+
+MaxPool2d::MaxPool2d(const Pool2dParams& params) : Cloneable("MaxPool2d"), params_(params) {}
+MaxPool2d::MaxPool2d(std::int64_t k, std::int64_t s, std::int64_t p) : MaxPool2d(square(k, s, p)) {}
+Tensor MaxPool2d::forward(const Tensor& x) { return max_pool2d(x, params_); }
+std::string MaxPool2d::extra_repr() const {
+  return describe(params_) + ", dilation=" + std::to_string(params_.dilation[0]) +
+         ", ceil_mode=" + (params_.ceil_mode ? "True" : "False");
+}
+
+AvgPool2d::AvgPool2d(const Pool2dParams& params) : Cloneable("AvgPool2d"), params_(params) {}
+AvgPool2d::AvgPool2d(std::int64_t k, std::int64_t s, std::int64_t p) : AvgPool2d(square(k, s, p)) {}
+Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, params_); }
+std::string AvgPool2d::extra_repr() const { return describe(params_); }
+
+AdaptiveAvgPool2d::AdaptiveAvgPool2d(std::array<std::int64_t, 2> output_size)
+    : Cloneable("AdaptiveAvgPool2d"), output_size_(output_size) {
+  SHRINK_CHECK(output_size[0] > 0 && output_size[1] > 0, "AdaptiveAvgPool2d: expected a positive output size, got (",
+               output_size[0], ", ", output_size[1], ")");
+}
+Tensor AdaptiveAvgPool2d::forward(const Tensor& x) { return adaptive_avg_pool2d(x, output_size_); }
+std::string AdaptiveAvgPool2d::extra_repr() const {
+  return "output_size=(" + std::to_string(output_size_[0]) + ", " + std::to_string(output_size_[1]) + ")";
+}
+
+}  // namespace shrink::nn

@@ -1,6 +1,7 @@
 #include "autograd/kernels/broadcast.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace shrink::kernels {
 
@@ -41,15 +42,12 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   SHRINK_CHECK_SHAPE(broadcastable_to(shape, g.shape()), "sum_to: expected a shape that broadcasts to ",
                      shape_str(g.shape()), ", got ", shape_str(shape));
-  Tensor out = zeros(shape);
-  float* po = out.data<float>();
+  // Accumulate in double: a bias gradient can sum millions of terms, and float accumulation in
+  // index order would drift far from PyTorch's (cascaded) sums.
+  std::vector<double> acc(static_cast<std::size_t>(shape_numel(shape)), 0.0);
   const float* pg = g.data<float>();
   const Shape& gs = g.shape();
   const std::size_t nd = gs.size();
-  if (nd == 0) {
-    po[0] = pg[0];
-    return out;
-  }
   const auto so = broadcast_strides(shape, nd);
   const std::int64_t inner = gs.back(), rows = g.numel() / std::max<std::int64_t>(inner, 1);
   const std::int64_t step = so.back();
@@ -61,15 +59,18 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
       rem /= gs[d];
     }
     const float* x = pg + r * inner;
-    float* o = po + off;
+    double* o = acc.data() + off;
     if (step == 1) {
       for (std::int64_t i = 0; i < inner; ++i) o[i] += x[i];
     } else {
-      float acc = 0;
-      for (std::int64_t i = 0; i < inner; ++i) acc += x[i];
-      o[0] += acc;
+      double row = 0;
+      for (std::int64_t i = 0; i < inner; ++i) row += x[i];
+      o[0] += row;
     }
   }
+  Tensor out = Tensor::empty(shape);
+  float* po = out.data<float>();
+  for (std::size_t i = 0; i < acc.size(); ++i) po[i] = static_cast<float>(acc[i]);
   return out;
 }
 

@@ -14,7 +14,9 @@ namespace shrink::kernels {
 Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op);
 /// True when `from` can be broadcast to `to`.
 bool broadcastable_to(const Shape& from, const Shape& to);
-/// Sums g over the broadcast dimensions so that the result has `shape` (deterministic order).
+/// Sums g over the broadcast dimensions so that the result has `shape` (in index order, accumulated
+/// in double: deterministic and free of float drift on long sums). Returns g itself when the shapes
+/// are equal.
 Tensor sum_to(const Tensor& g, const Shape& shape);
 /// Element-wise a + b (broadcasting, float32), no graph.
 Tensor add(const Tensor& a, const Tensor& b);
@@ -79,10 +81,10 @@ Tensor binary_map(const Tensor& a, const Tensor& b, std::string_view op, F f) {
   return out;
 }
 
-/// out[i] = f(x[i]) for a float32 tensor.
+/// out[i] = f(x[i]) for a float32 tensor; a wrong dtype throws ValueError naming `op`.
 template <typename F>
-Tensor unary_map(const Tensor& x, F f) {
-  SHRINK_CHECK(x.dtype() == DType::Float32, "expected a float32 tensor, got ", dtype_name(x.dtype()));
+Tensor unary_map(const Tensor& x, std::string_view op, F f) {
+  SHRINK_CHECK(x.dtype() == DType::Float32, op, ": expected a float32 tensor, got ", dtype_name(x.dtype()));
   Tensor out = Tensor::empty(x.shape());
   const float* px = x.data<float>();
   float* po = out.data<float>();

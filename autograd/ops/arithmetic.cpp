@@ -14,7 +14,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, float b) {
-  Tensor out = kernels::unary_map(a, [b](float x) { return x + b; });
+  Tensor out = kernels::unary_map(a, "add", [b](float x) { return x + b; });
   return record("add_scalar", out, {a}, [](const Tensor& g) { return TensorList{g}; }, {{"other", double(b)}});
 }
 
@@ -25,7 +25,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, float b) {
-  Tensor out = kernels::unary_map(a, [b](float x) { return x - b; });
+  Tensor out = kernels::unary_map(a, "sub", [b](float x) { return x - b; });
   return record("sub_scalar", out, {a}, [](const Tensor& g) { return TensorList{g}; }, {{"other", double(b)}});
 }
 
@@ -39,7 +39,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, float b) {
-  Tensor out = kernels::unary_map(a, [b](float x) { return x * b; });
+  Tensor out = kernels::unary_map(a, "mul", [b](float x) { return x * b; });
   return record("mul_scalar", out, {a}, [b](const Tensor& g) { return TensorList{g * b}; }, {{"other", double(b)}});
 }
 
@@ -54,42 +54,53 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, float b) {
-  Tensor out = kernels::unary_map(a, [b](float x) { return x / b; });
+  Tensor out = kernels::unary_map(a, "div", [b](float x) { return x / b; });
   return record("div_scalar", out, {a}, [b](const Tensor& g) { return TensorList{g / b}; }, {{"other", double(b)}});
 }
 
 // neg: out = -x. d/dx = -g.
 Tensor neg(const Tensor& x) {
-  Tensor out = kernels::unary_map(x, [](float v) { return -v; });
+  Tensor out = kernels::unary_map(x, "neg", [](float v) { return -v; });
   return record("neg", out, {x}, [](const Tensor& g) { return TensorList{neg(g)}; });
 }
 
 // reciprocal: out = 1/x. d/dx = -g*out².
 Tensor reciprocal(const Tensor& x) {
-  Tensor out = kernels::unary_map(x, [](float v) { return 1.0f / v; });
+  Tensor out = kernels::unary_map(x, "reciprocal", [](float v) { return 1.0f / v; });
   return record("reciprocal", out, {x}, [out = out.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, out, "reciprocal_backward", [](float gv, float o) { return -gv * o * o; })};
   });
 }
 
-// pow: out = x^p. d/dx = g*p*x^(p-1).
+// pow: out = x^p. d/dx = g*p*x^(p-1), and 0 when p == 0 (PyTorch's rule: no 0*inf = NaN at x = 0).
 Tensor pow(const Tensor& x, float p) {
-  Tensor out = kernels::unary_map(x, [p](float v) { return p == 2.0f ? v * v : std::pow(v, p); });
+  Tensor out = kernels::unary_map(x, "pow", [p](float v) { return p == 2.0f ? v * v : std::pow(v, p); });
   return record("pow_scalar", out, {x}, [x = x.detach(), p](const Tensor& g) {
+    if (p == 0.0f) return TensorList{zeros_like(g)};
     return TensorList{kernels::binary_map(g, x, "pow_backward", [p](float gv, float v) {
       return p == 2.0f ? 2.0f * gv * v : gv * p * std::pow(v, p - 1.0f);
     })};
   }, {{"exponent", double(p)}});
 }
 
-// pow: out = a^b. d/da = g*b*a^(b-1), d/db = g*out*ln(a).
+// pow: out = a^b. d/da = g*b*a^(b-1) (0 where b == 0), d/db = g*out*ln(a) (0 where a == 0 and
+// b >= 0). The two zero cases are PyTorch's: they avoid 0*inf = NaN at a = 0.
 Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = kernels::binary_map(a, b, "pow", [](float x, float y) { return std::pow(x, y); });
-  const bool gb = b.requires_grad();
-  return record("pow", out, {a, b}, [a = a.detach(), b = b.detach(), out = out.detach(), gb](const Tensor& g) {
-    Tensor da = g * kernels::binary_map(a, b, "pow_backward", [](float x, float y) { return y * std::pow(x, y - 1.0f); });
-    Tensor db = gb ? g * kernels::binary_map(out, a, "pow_backward", [](float o, float x) { return o * std::log(x); })
-                   : Tensor();
+  const bool ga = a.requires_grad(), gb = b.requires_grad();
+  return record("pow", out, {a, b}, [a = a.detach(), b = b.detach(), out = out.detach(), ga, gb](const Tensor& g) {
+    Tensor da, db;
+    if (ga) {
+      da = g * kernels::binary_map(a, b, "pow_backward", [](float x, float y) {
+        return y == 0.0f ? 0.0f : y * std::pow(x, y - 1.0f);
+      });
+    }
+    if (gb) {
+      Tensor ln_a = kernels::binary_map(a, b, "pow_backward", [](float x, float y) {
+        return x == 0.0f && y >= 0.0f ? 0.0f : std::log(x);
+      });
+      db = g * kernels::binary_map(out, ln_a, "pow_backward", [](float o, float l) { return o * l; });
+    }
     return TensorList{da, db};
   });
 }

@@ -1,0 +1,124 @@
+#include "io/data/idx.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/io/idx_files.h"
+#include "tests/io/temp_dir.h"
+
+namespace shrink::data {
+namespace {
+
+using testing::TempDir;
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const IOError& e) {
+    return e.what();
+  }
+  return "<no IOError>";
+}
+
+TEST(Idx, ReadsRawAndGzippedImagesIdentically) {
+  TempDir dir;
+  std::vector<std::uint8_t> px(2 * 3 * 4);
+  for (std::size_t k = 0; k < px.size(); ++k) px[k] = static_cast<std::uint8_t>(k * 11);
+  const std::string bytes = testing::idx_images(2, 3, 4, px);
+  testing::write_file(dir.file("raw"), bytes, false);
+  testing::write_file(dir.file("gz.gz"), bytes, true);
+  for (const char* name : {"raw", "gz.gz"}) {
+    const Tensor t = read_idx_images(dir.file(name));
+    EXPECT_EQ(t.dtype(), DType::UInt8) << name;
+    ASSERT_EQ(t.shape(), (Shape{2, 3, 4})) << name;
+    EXPECT_EQ(std::vector<std::uint8_t>(t.data<std::uint8_t>(), t.data<std::uint8_t>() + 24), px) << name;
+    EXPECT_EQ(t.at({1, 2, 3}), (23 * 11) % 256) << name;
+  }
+}
+
+TEST(Idx, ReadsLabelsAsInt64) {
+  TempDir dir;
+  testing::write_file(dir.file("l.gz"), testing::idx_labels({9, 0, 255, 3}), true);
+  const Tensor t = read_idx_labels(dir.file("l.gz"));
+  EXPECT_EQ(t.dtype(), DType::Int64);
+  EXPECT_EQ(t.shape(), Shape{4});
+  EXPECT_EQ(t.to_vector(), (std::vector<float>{9, 0, 255, 3}));
+}
+
+TEST(Idx, ReadsEmptyFiles) {
+  TempDir dir;
+  testing::write_file(dir.file("i"), testing::idx_images(0, 28, 28, {}), false);
+  testing::write_file(dir.file("l"), testing::idx_labels({}), false);
+  EXPECT_EQ(read_idx_images(dir.file("i")).shape(), (Shape{0, 28, 28}));
+  EXPECT_EQ(read_idx_labels(dir.file("l")).shape(), Shape{0});
+}
+
+TEST(Idx, MissingFilesAndDirectoriesAreIOErrors) {
+  TempDir dir;
+  const std::string missing = dir.file("nope.gz");
+  EXPECT_EQ(error_of([&] { read_idx_images(missing); }), "read_idx_images: '" + missing + "': no such file");
+  EXPECT_EQ(error_of([&] { read_idx_labels(dir.path().string()); }),
+            "read_idx_labels: '" + dir.path().string() + "': expected a file, got a directory");
+}
+
+TEST(Idx, WrongMagicNamesExpectedAndFound) {
+  TempDir dir;
+  testing::write_file(dir.file("labels.gz"), testing::idx_labels({1, 2}), true);
+  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("labels.gz")); }),
+            "read_idx_images: '" + dir.file("labels.gz") +
+                "': expected magic 0x00000803 (idx3 unsigned-byte images), got 0x00000801 (this is an idx label file)");
+  testing::write_file(dir.file("images"), testing::idx_images(1, 1, 1, {7}), false);
+  EXPECT_EQ(error_of([&] { read_idx_labels(dir.file("images")); }),
+            "read_idx_labels: '" + dir.file("images") +
+                "': expected magic 0x00000801 (idx1 unsigned-byte labels), got 0x00000803 (this is an idx image file)");
+  testing::write_file(dir.file("png"), "\x89PNG\r\n\x1a\n and more bytes", false);
+  EXPECT_EQ(error_of([&] { read_idx_labels(dir.file("png")); }),
+            "read_idx_labels: '" + dir.file("png") + "': expected magic 0x00000801 (idx1 unsigned-byte labels), got 0x89504e47");
+}
+
+TEST(Idx, TruncatedHeadersAndDataAreIOErrors) {
+  TempDir dir;
+  testing::write_file(dir.file("tiny"), std::string("\x00\x00", 2), false);
+  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("tiny")); }),
+            "read_idx_images: '" + dir.file("tiny") + "': truncated header: expected at least 16 bytes, got 2");
+  const std::string full = testing::idx_images(10, 28, 28, testing::pattern_pixels(10));
+  testing::write_file(dir.file("short-header.gz"), full.substr(0, 10), true);
+  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("short-header.gz")); }),
+            "read_idx_images: '" + dir.file("short-header.gz") + "': truncated header: expected 16 bytes, got 10");
+  testing::write_file(dir.file("short.gz"), full.substr(0, 16 + 784 * 9 + 5), true);
+  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("short.gz")); }),
+            "read_idx_images: '" + dir.file("short.gz") +
+                "': truncated data: expected 7840 bytes for 10 images of 28x28, got 7061");
+  testing::write_file(dir.file("long"), testing::idx_labels({1, 2, 3}) + "xy", false);
+  EXPECT_EQ(error_of([&] { read_idx_labels(dir.file("long")); }),
+            "read_idx_labels: '" + dir.file("long") + "': expected 3 bytes for 3 labels, got 5 (2 trailing bytes)");
+  std::string huge;
+  testing::put_u32(huge, 0x803);
+  for (int i = 0; i < 3; ++i) testing::put_u32(huge, 0xffffffffu);
+  testing::write_file(dir.file("huge"), huge, false);
+  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("huge")); }),
+            "read_idx_images: '" + dir.file("huge") + "': expected a plausible size, got 4294967295 images of 4294967295x4294967295");
+}
+
+TEST(Idx, CutOrCorruptGzipStreamsAreIOErrors) {
+  TempDir dir;
+  const std::string full = testing::idx_images(50, 28, 28, testing::pattern_pixels(50));
+  testing::write_file(dir.file("ok.gz"), full, true);
+  std::ifstream in(dir.file("ok.gz"), std::ios::binary);
+  std::string gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(gz.size(), 200u);
+  testing::write_file(dir.file("cut.gz"), gz.substr(0, gz.size() / 2), false);
+  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("cut.gz")); }),
+            "read_idx_images: '" + dir.file("cut.gz") + "': truncated gzip stream (the file ends inside the compressed data)");
+  std::string flipped = gz;
+  for (std::size_t k = 40; k < 80; ++k) flipped[k] = static_cast<char>(flipped[k] ^ 0x5a);
+  testing::write_file(dir.file("flipped.gz"), flipped, false);
+  const std::string msg = error_of([&] { read_idx_images(dir.file("flipped.gz")); });
+  EXPECT_EQ(msg.rfind("read_idx_images: '" + dir.file("flipped.gz") + "': corrupt gzip data (", 0), 0u) << msg;
+}
+
+}  // namespace
+}  // namespace shrink::data

@@ -15,11 +15,16 @@ std::pair<std::int64_t, std::int64_t> fans(const Tensor& weight) {
 }
 
 double calculate_gain(const std::string& nonlinearity, double param) {
-  if (nonlinearity == "linear" || nonlinearity == "sigmoid" || nonlinearity == "conv2d") return 1.0;
+  static const char* const linear_like[] = {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                                            "conv_transpose2d", "conv_transpose3d", "sigmoid"};
+  for (const char* name : linear_like)
+    if (nonlinearity == name) return 1.0;
   if (nonlinearity == "tanh") return 5.0 / 3.0;
   if (nonlinearity == "relu") return std::sqrt(2.0);
   if (nonlinearity == "leaky_relu") return std::sqrt(2.0 / (1.0 + param * param));
-  throw ValueError("calculate_gain: expected one of linear, sigmoid, conv2d, tanh, relu, leaky_relu, got '" +
+  if (nonlinearity == "selu") return 3.0 / 4.0;
+  throw ValueError("calculate_gain: expected one of linear, conv1d, conv2d, conv3d, conv_transpose1d, "
+                   "conv_transpose2d, conv_transpose3d, sigmoid, tanh, relu, leaky_relu, selu, got '" +
                    nonlinearity + "'");
 }
 
@@ -39,15 +44,18 @@ void constant_(Tensor& t, double value) {
 }
 
 void kaiming_uniform_(Tensor& t, double a, const std::string& nonlinearity, Generator* gen) {
+  if (t.numel() == 0) return;  // like PyTorch: nothing to fill (and a fan may be 0)
   const double bound = calculate_gain(nonlinearity, a) * std::sqrt(3.0 / static_cast<double>(fans(t).first));
   uniform_(t, -bound, bound, gen);
 }
 
 void kaiming_normal_(Tensor& t, double a, const std::string& nonlinearity, Generator* gen) {
+  if (t.numel() == 0) return;  // like PyTorch: nothing to fill (and a fan may be 0)
   normal_(t, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fans(t).first)), gen);
 }
 
 void xavier_uniform_(Tensor& t, double gain, Generator* gen) {
+  if (t.numel() == 0) return;  // like PyTorch: nothing to fill (and a fan may be 0)
   const auto [fan_in, fan_out] = fans(t);
   const double bound = gain * std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
   uniform_(t, -bound, bound, gen);

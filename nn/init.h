@@ -12,7 +12,9 @@ namespace shrink::nn::init {
 /// (fan_in, fan_out) of a weight: [out, in] for Linear, [out, in/groups, kh, kw] for Conv2d
 /// (fans multiplied by the receptive field size).
 std::pair<std::int64_t, std::int64_t> fans(const Tensor& weight);
-/// Gain of a nonlinearity: "linear"/"sigmoid" 1, "tanh" 5/3, "relu" √2, "leaky_relu" √(2/(1+a²)).
+/// Gain of a nonlinearity (torch.nn.init.calculate_gain): "linear", "conv1d/2d/3d",
+/// "conv_transpose1d/2d/3d" and "sigmoid" 1, "tanh" 5/3, "relu" √2, "leaky_relu" √(2/(1+a²)) with
+/// a = `param`, "selu" 3/4.
 double calculate_gain(const std::string& nonlinearity, double param = 0.01);
 
 /// In-place initialisers (no graph); `gen` null = the default generator.

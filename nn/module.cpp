@@ -10,8 +10,8 @@
 namespace shrink::nn {
 namespace {
 
-template <typename T>
-std::string names_of(const std::vector<T>& entries) {
+template <typename Container>
+std::string names_of(const Container& entries) {
   std::string s;
   for (const auto& e : entries) s += (s.empty() ? "" : ", ") + e.name;
   return s.empty() ? "none" : s;
@@ -25,9 +25,7 @@ std::string join_name(const std::string& prefix, const std::string& name) {
 
 Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
 
-template <typename T>
-void Module::check_name(const std::string& kind, const std::string& name, const std::vector<T>& existing,
-                        const Module& self) {
+void Module::check_name(const std::string& kind, const std::string& name, const Module& self) {
   SHRINK_CHECK(!name.empty(), self.type_name_, ".register_", kind, ": expected a non-empty name, got \"\"");
   SHRINK_CHECK(name.find('.') == std::string::npos, self.type_name_, ".register_", kind,
                ": expected a name without dots, got '", name, "'. Hint: dots separate levels of the module "
@@ -38,11 +36,10 @@ void Module::check_name(const std::string& kind, const std::string& name, const 
   SHRINK_CHECK(!taken(self.parameters_) && !taken(self.buffers_) && !taken(self.children_), self.type_name_,
                ".register_", kind, ": expected a new name, got '", name,
                "' which is already a parameter, buffer or child of this module");
-  (void)existing;
 }
 
 Tensor& Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
-  check_name("parameter", name, parameters_, *this);
+  check_name("parameter", name, *this);
   SHRINK_CHECK(value.defined(), type_name_, ".register_parameter: expected a defined tensor for '", name,
                "', got an undefined one");
   SHRINK_CHECK(value.is_leaf(), type_name_, ".register_parameter: expected a leaf tensor for '", name,
@@ -54,13 +51,13 @@ Tensor& Module::register_parameter(const std::string& name, Tensor value, bool r
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor value) {
-  check_name("buffer", name, buffers_, *this);
+  check_name("buffer", name, *this);
   buffers_.push_back({name, value.defined() ? value.detach() : Tensor()});
   return buffers_.back().value;
 }
 
 ModulePtr Module::register_module(const std::string& name, ModulePtr module) {
-  check_name("module", name, children_, *this);
+  check_name("module", name, *this);
   SHRINK_CHECK(module != nullptr, type_name_, ".register_module: expected a module for '", name, "', got null");
   module->scope_name_ = name;
   children_.push_back({name, module, nullptr});
@@ -232,7 +229,7 @@ void Module::load_state_dict(const io::StateDict& state, bool strict) {
   if (strict && !missing.empty()) problems += "; missing keys: " + list(missing);
   if (strict && !unexpected.empty()) problems += "; unexpected keys: " + list(unexpected);
   if (!problems.empty())
-    throw ValueError("load_state_dict: the state does not fit this " + type_name_ + problems.substr(1) +
+    throw ValueError("load_state_dict: the state does not fit this " + type_name_ + ":" + problems.substr(1) +
                      (strict && (!missing.empty() || !unexpected.empty())
                           ? ". Hint: pass strict=false to load a partial state"
                           : ""));

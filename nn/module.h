@@ -7,6 +7,7 @@
 /// `op_names`, masks, traces. The single entry point `operator()` runs forward pre-hooks, pushes
 /// the module scope for the autograd nodes, calls the virtual `forward`, and runs forward hooks.
 
+#include <deque>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -128,15 +129,16 @@ class Module {
     /// Re-points the derived class's typed member at a new child (null when there is none).
     std::function<bool(Module& self, const ModulePtr& child)> rebind;
   };
-  template <typename T> static void check_name(const std::string& kind, const std::string& name,
-                                               const std::vector<T>& existing, const Module& self);
+  /// Throws ValueError unless `name` is non-empty, dot-free and not yet used in `self`.
+  static void check_name(const std::string& kind, const std::string& name, const Module& self);
   void print(std::ostream& os, int indent) const;
   void collect_modules(const std::string& prefix, std::vector<std::pair<std::string, ModulePtr>>& out) const;
 
   std::string type_name_;
   bool training_ = true;
-  std::vector<Entry> parameters_;
-  std::vector<Entry> buffers_;
+  // deques: register_* return references that must survive later registrations.
+  std::deque<Entry> parameters_;
+  std::deque<Entry> buffers_;
   std::vector<ChildEntry> children_;
   std::vector<std::pair<int, ForwardPreHook>> pre_hooks_;
   std::vector<std::pair<int, ForwardHook>> hooks_;

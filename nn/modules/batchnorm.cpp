@@ -23,18 +23,25 @@ BatchNormBase::BatchNormBase(std::string type_name, const BatchNormOptions& o, s
 }
 
 Tensor BatchNormBase::forward(const Tensor& x) {
+  const bool is_2d = input_dims_.front() == 4;
   const bool rank_ok = std::find(input_dims_.begin(), input_dims_.end(), x.dim()) != input_dims_.end();
+  // The other BatchNorm is the usual fix for a wrong rank (e.g. BatchNorm1d after a conv).
+  const char* hint = rank_ok ? ""
+                     : is_2d ? (x.dim() == 2 || x.dim() == 3 ? ". Hint: use BatchNorm1d for [N, C] or [N, C, L]" : "")
+                             : (x.dim() == 4 ? ". Hint: use BatchNorm2d for [N, C, H, W]" : "");
   SHRINK_CHECK_SHAPE(rank_ok && x.size(1) == options_.num_features, type_name(), ": expected input of shape ",
-                     input_dims_.front() == 4 ? "[N, C, H, W]" : "[N, C] or [N, C, L]", " with C = ",
-                     options_.num_features, ", got ", shape_str(x.shape()));
+                     is_2d ? "[N, C, H, W]" : "[N, C] or [N, C, L]", " with C = ", options_.num_features, ", got ",
+                     shape_str(x.shape()), hint);
   const bool use_batch_stats = is_training() || !options_.track_running_stats;
+  // Without running statistics, eval mode also normalises with the batch's (like PyTorch).
+  Tensor out = batch_norm(x, weight(), bias(), running_mean(), running_var(), use_batch_stats, options_.momentum,
+                          options_.eps);
+  // Counted after a successful call, so that a rejected batch leaves the state unchanged.
   if (is_training() && options_.track_running_stats) {
     Tensor& tracked = buffer("num_batches_tracked");
     tracked.set({}, tracked.at({}) + 1);
   }
-  // Without running statistics, eval mode also normalises with the batch's (like PyTorch).
-  return batch_norm(x, weight(), bias(), running_mean(), running_var(), use_batch_stats, options_.momentum,
-                    options_.eps);
+  return out;
 }
 
 std::string BatchNormBase::extra_repr() const {

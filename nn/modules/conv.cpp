@@ -5,18 +5,34 @@
 #include "nn/init.h"
 
 namespace shrink::nn {
+namespace {
+
+/// "(a, b)", like Python prints a tuple.
+std::string pair_str(const std::array<std::int64_t, 2>& p) {
+  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+}
+
+}  // namespace
 
 Conv2d::Conv2d(const Conv2dOptions& o) : Cloneable("Conv2d"), options_(o) {
   SHRINK_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.groups > 0, "Conv2d: expected positive in_channels, "
                "out_channels and groups, got ", o.in_channels, ", ", o.out_channels, " and ", o.groups);
   SHRINK_CHECK(o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0, "Conv2d: expected in_channels (",
                o.in_channels, ") and out_channels (", o.out_channels, ") divisible by groups, got groups=", o.groups);
+  // Checked here rather than at the first forward, so a bad layer fails where it is built.
+  const bool geometry_ok = o.kernel_size[0] > 0 && o.kernel_size[1] > 0 && o.stride[0] > 0 && o.stride[1] > 0 &&
+                           o.dilation[0] > 0 && o.dilation[1] > 0 && o.padding[0] >= 0 && o.padding[1] >= 0;
+  SHRINK_CHECK(geometry_ok, "Conv2d: expected positive kernel_size, stride and dilation and non-negative padding, got "
+               "kernel_size=", pair_str(o.kernel_size), ", stride=", pair_str(o.stride), ", padding=",
+               pair_str(o.padding), ", dilation=", pair_str(o.dilation));
   Tensor& w = register_parameter(
       "weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]}));
   init::kaiming_uniform_(w, std::sqrt(5.0));
   if (o.bias) {
-    Tensor& b = register_parameter("bias", empty({o.out_channels}));
+    // The bound is taken before registering the bias: registration may reallocate the parameter
+    // list, which leaves `w` dangling.
     const double bound = 1.0 / std::sqrt(static_cast<double>(init::fans(w).first));
+    Tensor& b = register_parameter("bias", empty({o.out_channels}));
     init::uniform_(b, -bound, bound);
   }
 }
@@ -32,13 +48,10 @@ Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight(), bias(), par
 
 std::string Conv2d::extra_repr() const {
   const auto& o = options_;
-  auto pair = [](const std::array<std::int64_t, 2>& p) {
-    return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
-  };
   std::string s = std::to_string(o.in_channels) + ", " + std::to_string(o.out_channels) +
-                  ", kernel_size=" + pair(o.kernel_size) + ", stride=" + pair(o.stride);
-  if (o.padding != std::array<std::int64_t, 2>{0, 0}) s += ", padding=" + pair(o.padding);
-  if (o.dilation != std::array<std::int64_t, 2>{1, 1}) s += ", dilation=" + pair(o.dilation);
+                  ", kernel_size=" + pair_str(o.kernel_size) + ", stride=" + pair_str(o.stride);
+  if (o.padding != std::array<std::int64_t, 2>{0, 0}) s += ", padding=" + pair_str(o.padding);
+  if (o.dilation != std::array<std::int64_t, 2>{1, 1}) s += ", dilation=" + pair_str(o.dilation);
   if (o.groups != 1) s += ", groups=" + std::to_string(o.groups);
   if (!o.bias) s += ", bias=False";
   return s;

@@ -7,6 +7,7 @@
 
 namespace shrink::nn {
 
+/// Settings print like PyTorch's repr: an int when both entries agree, a pair otherwise.
 class MaxPool2d : public Cloneable<MaxPool2d> {
  public:
   explicit MaxPool2d(const Pool2dParams& params);
@@ -34,14 +35,18 @@ class AvgPool2d : public Cloneable<AvgPool2d> {
 
 class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d> {
  public:
+  /// Prints as PyTorch's AdaptiveAvgPool2d((oh, ow)): "output_size=(oh, ow)".
   explicit AdaptiveAvgPool2d(std::array<std::int64_t, 2> output_size);
-  explicit AdaptiveAvgPool2d(std::int64_t output_size) : AdaptiveAvgPool2d({output_size, output_size}) {}
+  /// Prints as PyTorch's AdaptiveAvgPool2d(n): "output_size=n".
+  explicit AdaptiveAvgPool2d(std::int64_t output_size);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   std::array<std::int64_t, 2> output_size() const { return output_size_; }
 
  private:
+  AdaptiveAvgPool2d(std::array<std::int64_t, 2> output_size, bool square);
   std::array<std::int64_t, 2> output_size_;
+  bool square_;  ///< built from one int (only the printout differs)
 };
 
 }  // namespace shrink::nn

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/generator.h"
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "nn/layers.h"

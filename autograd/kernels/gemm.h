@@ -5,8 +5,9 @@
 /// Eigen parallelises large products itself with OpenMP and runs single-threaded when called
 /// from inside a parallel region, so callers choose one level of parallelism: either call gemm
 /// from a serial context (Eigen's threads) or from inside parallel_for (one thread each).
-/// Eigen splits the output, never the reduction dimension, so results do not depend on the
-/// thread count.
+/// Eigen's own depth blocking differs between its threaded and single-threaded paths, so gemm
+/// feeds it the reduction dimension in fixed blocks of 256 (see gemm.cpp): results do not depend
+/// on the thread count.
 
 #include <cstdint>
 

@@ -59,8 +59,8 @@ void check_optimizer(const io::Checkpoint& c, const optim::Optimizer& optimizer,
                  join(expected_options), ", got ", join(saved_options),
                  " (Hint: the checkpoint was saved with another optimizer type)");
     for (const auto& name : saved_options)
-      SHRINK_CHECK(group[name].is_number(), where, ": optimizer group ", g, ": option '",
-                   name, "': expected a number, got ", group[name].type_name());
+      SHRINK_CHECK(group[name].is_number(), where, ": optimizer group ", g, ": option '", name,
+                   "': expected a number, got ", group[name].type_name());
   }
   for (const auto& [key, t] : c.optimizer) {
     const auto dot = key.rfind('.');
@@ -72,8 +72,8 @@ void check_optimizer(const io::Checkpoint& c, const optim::Optimizer& optimizer,
                    "': expected a single int64 step count, got ", shape_str(t.shape()), " ", dtype_name(t.dtype()));
     } else {
       SHRINK_CHECK(t.shape() == shapes[param] && t.dtype() == DType::Float32, where, ": optimizer state '", key,
-                   "': expected float32 ", shape_str(shapes[param]), " like its parameter, got ",
-                   dtype_name(t.dtype()), " ", shape_str(t.shape()));
+                   "': expected float32 ", shape_str(shapes[param]), " like its parameter, got ", dtype_name(t.dtype()),
+                   " ", shape_str(t.shape()));
     }
   }
 }
@@ -89,8 +89,8 @@ void check_model(const io::Checkpoint& c, const Module& model, const std::string
     }
     const Tensor& saved = c.model.at(name);
     if (saved.shape() != t.shape() || saved.dtype() != t.dtype())
-      mismatched.push_back(name + " (expected " + shape_str(t.shape()) + " " + std::string(dtype_name(t.dtype())) + ", got " +
-                           shape_str(saved.shape()) + " " + std::string(dtype_name(saved.dtype())) + ")");
+      mismatched.push_back(name + " (expected " + shape_str(t.shape()) + " " + std::string(dtype_name(t.dtype())) +
+                           ", got " + shape_str(saved.shape()) + " " + std::string(dtype_name(saved.dtype())) + ")");
   }
   for (const auto& [name, t] : c.model)
     if (!own.contains(name)) unexpected.push_back(name);

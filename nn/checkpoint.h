@@ -13,8 +13,7 @@
 /// \endcode
 ///
 /// Resuming is exact: the same steps after load_checkpoint give bit-identical parameters to the
-/// steps after save_checkpoint in the original run (same thread count assumed: see DESIGN.md §8,
-/// results do not depend on it anyway).
+/// steps after save_checkpoint in the original run (tests/nn/checkpoint_test.cpp checks it).
 ///
 /// The scheduler is restored by its epoch counter: build it on an optimizer that still has the
 /// initial learning rate (as in the original run), then load; the checkpoint's learning rates then

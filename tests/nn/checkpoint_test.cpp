@@ -150,15 +150,14 @@ TEST_P(Resume, ResumingWithoutTheOptimizerOrTheGeneratorDiverges) {
   EXPECT_FALSE(same_state(*original.model, *no_rng.model));
 }
 
-INSTANTIATE_TEST_SUITE_P(Recipes, Resume,
-                         ::testing::Values(Recipe{"mlp", false}, Recipe{"mobilenet_small", true}),
+INSTANTIATE_TEST_SUITE_P(Recipes, Resume, ::testing::Values(Recipe{"mlp", false}, Recipe{"mobilenet_small", true}),
                          [](const auto& info) { return info.param.model; });
 
 TEST(Checkpoint, RestoresTheEpochsLearningRateEvenWhenTheScheduleWouldDiffer) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
   TrainingRun run = make_run({"mlp", false}, 1, 7);
-  train(run, 3);  // StepLR(2, 0.5): lr 0.05 -> 0.025 at epoch 2
+  train(run, 3);                 // StepLR(2, 0.5): lr 0.05 -> 0.025 at epoch 2
   run.optimizer->set_lr(0.001);  // a manual change after the scheduler's step is kept, as in PyTorch
   save_checkpoint(path, *run.model, run.optimizer.get(), run.scheduler.get(), 3, nullptr);
   TrainingRun fresh = make_run({"mlp", false}, 1, 7);
@@ -200,14 +199,17 @@ TEST(Checkpoint, ErrorsNameTheFileAndTheMissingPart) {
   save_checkpoint(path, *run.model, nullptr, nullptr, 0, nullptr);
   const std::string prefix = "load_checkpoint: '" + path + "': ";
   EXPECT_EQ(error_of([&] { load_checkpoint(path, *run.model, run.optimizer.get(), nullptr, nullptr); }),
-            prefix + "expected an optimizer state, got a checkpoint saved without optimizer (Hint: pass optimizer = "
-                     "nullptr to load only the other parts)");
+            prefix +
+                "expected an optimizer state, got a checkpoint saved without optimizer (Hint: pass optimizer = "
+                "nullptr to load only the other parts)");
   EXPECT_EQ(error_of([&] { load_checkpoint(path, *run.model, nullptr, run.scheduler.get(), nullptr); }),
-            prefix + "expected a scheduler state, got a checkpoint saved without scheduler (Hint: pass scheduler = "
-                     "nullptr to load only the other parts)");
+            prefix +
+                "expected a scheduler state, got a checkpoint saved without scheduler (Hint: pass scheduler = "
+                "nullptr to load only the other parts)");
   EXPECT_EQ(error_of([&] { load_checkpoint(path, *run.model, nullptr, nullptr, &run.data_gen); }),
-            prefix + "expected a generator state, got a checkpoint saved without one (Hint: pass rng = nullptr to "
-                     "load only the other parts)");
+            prefix +
+                "expected a generator state, got a checkpoint saved without one (Hint: pass rng = nullptr to "
+                "load only the other parts)");
   EXPECT_EQ(load_checkpoint(path, *run.model, nullptr, nullptr, nullptr), 0);
 
   io::Checkpoint bad_rng = make_checkpoint(*run.model, nullptr, nullptr, 0, &run.data_gen);
@@ -230,12 +232,13 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   const std::string gen_before = lenet.data_gen.state();
   const std::string msg =
       error_of([&] { load_checkpoint(path, *lenet.model, nullptr, lenet.scheduler.get(), &lenet.data_gen); });
-  EXPECT_EQ(msg, prefix + "the checkpoint's model does not fit this LeNet5: shape/dtype mismatch: fc1.weight "
-                          "(expected [120, 400] float32, got [300, 784] float32), fc1.bias (expected [120] float32, "
-                          "got [300] float32), fc2.weight (expected [84, 120] float32, got [100, 300] float32), "
-                          "fc2.bias (expected [84] float32, got [100] float32), fc3.weight (expected [10, 84] float32, "
-                          "got [10, 100] float32); missing keys: conv1.weight, conv1.bias, conv2.weight, conv2.bias "
-                          "(Hint: build the same model as the run that saved the checkpoint)");
+  EXPECT_EQ(msg, prefix +
+                     "the checkpoint's model does not fit this LeNet5: shape/dtype mismatch: fc1.weight "
+                     "(expected [120, 400] float32, got [300, 784] float32), fc1.bias (expected [120] float32, "
+                     "got [300] float32), fc2.weight (expected [84, 120] float32, got [100, 300] float32), "
+                     "fc2.bias (expected [84] float32, got [100] float32), fc3.weight (expected [10, 84] float32, "
+                     "got [10, 100] float32); missing keys: conv1.weight, conv1.bias, conv2.weight, conv2.bias "
+                     "(Hint: build the same model as the run that saved the checkpoint)");
   EXPECT_TRUE(same_state(*lenet.model, *lenet_before));
   EXPECT_EQ(lenet.scheduler->last_epoch(), 0);
   EXPECT_EQ(lenet.data_gen.state(), gen_before);
@@ -244,9 +247,10 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   TrainingRun adam = make_run({"mlp", true}, 1, 7);
   const ModulePtr adam_before = adam.model->clone();
   EXPECT_EQ(error_of([&] { load_checkpoint(path, *adam.model, adam.optimizer.get(), nullptr, nullptr); }),
-            prefix + "optimizer group 0: expected the options amsgrad, beta1, beta2, eps, lr, weight_decay, got "
-                     "dampening, lr, momentum, nesterov, weight_decay (Hint: the checkpoint was saved with another "
-                     "optimizer type)");
+            prefix +
+                "optimizer group 0: expected the options amsgrad, beta1, beta2, eps, lr, weight_decay, got "
+                "dampening, lr, momentum, nesterov, weight_decay (Hint: the checkpoint was saved with another "
+                "optimizer type)");
   EXPECT_TRUE(same_state(*adam.model, *adam_before));
 
   // Same model, an optimizer over only some of its parameters.
@@ -254,20 +258,22 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   auto named = partial.model->named_parameters();
   optim::SGD head(optim::NamedParameters(named.begin() + 4, named.end()), optim::SGDOptions{});
   EXPECT_EQ(error_of([&] { load_checkpoint(path, *partial.model, &head, nullptr, nullptr); }),
-            prefix + "optimizer group 0: expected 2 parameters starting 'fc3.weight' at position 0, got 6 with "
-                     "'fc1.weight' there (Hint: build the optimizer over the same model's named_parameters, in the "
-                     "same groups)");
-  optim::SGD two_groups(std::vector<optim::ParamGroup>{{{named.begin(), named.begin() + 2}, {}},
-                                                       {{named.begin() + 2, named.end()}, {}}},
-                        optim::SGDOptions{});
+            prefix +
+                "optimizer group 0: expected 2 parameters starting 'fc3.weight' at position 0, got 6 with "
+                "'fc1.weight' there (Hint: build the optimizer over the same model's named_parameters, in the "
+                "same groups)");
+  optim::SGD two_groups(
+      std::vector<optim::ParamGroup>{{{named.begin(), named.begin() + 2}, {}}, {{named.begin() + 2, named.end()}, {}}},
+      optim::SGDOptions{});
   EXPECT_EQ(error_of([&] { load_checkpoint(path, *partial.model, &two_groups, nullptr, nullptr); }),
             prefix + "expected 2 optimizer parameter group(s), got 1");
 
   io::Checkpoint wrong_slot = io::load_checkpoint(path);
   wrong_slot.optimizer.set("fc1.weight.momentum_buffer", zeros({3}));
-  EXPECT_EQ(error_of([&] { restore_checkpoint(wrong_slot, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
-            "restore_checkpoint: optimizer state 'fc1.weight.momentum_buffer': expected float32 [300, 784] like its "
-            "parameter, got float32 [3]");
+  EXPECT_EQ(
+      error_of([&] { restore_checkpoint(wrong_slot, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
+      "restore_checkpoint: optimizer state 'fc1.weight.momentum_buffer': expected float32 [300, 784] like its "
+      "parameter, got float32 [3]");
   io::Checkpoint stray = io::load_checkpoint(path);
   stray.optimizer.insert("conv9.weight.momentum_buffer", zeros({3}));
   EXPECT_EQ(error_of([&] { restore_checkpoint(stray, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
@@ -314,8 +320,9 @@ TEST(WeightsFile, LoadChecksKeysShapesAndTheFileBeforeCopying) {
   ModulePtr lenet = models::create("lenet5");
   const ModulePtr before = lenet->clone();
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*lenet, path); }),
-            "load_state_dict: '" + path + "': expected the keys of the model, got missing keys: conv1.weight, "
-            "conv1.bias, conv2.weight, conv2.bias");
+            "load_state_dict: '" + path +
+                "': expected the keys of the model, got missing keys: conv1.weight, "
+                "conv1.bias, conv2.weight, conv2.bias");
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*lenet, path, false); }),
             "load_state_dict: '" + path + "': dataset 'fc1.weight': expected shape [120, 400], got [300, 784]");
   EXPECT_TRUE(same_state(*lenet, *before));
@@ -336,8 +343,9 @@ TEST(WeightsFile, NonStrictLoadCopiesOnlyTheKeysPresentInBoth) {
   ModulePtr other = models::create("mlp");
   const Tensor fc1 = other->state_dict().at("fc1.weight").clone();
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*other, path); }),
-            "load_state_dict: '" + path + "': expected the keys of the model, got missing keys: fc1.weight, fc1.bias, "
-            "fc2.weight, fc2.bias, fc3.bias; unexpected keys: classifier.weight");
+            "load_state_dict: '" + path +
+                "': expected the keys of the model, got missing keys: fc1.weight, fc1.bias, "
+                "fc2.weight, fc2.bias, fc3.bias; unexpected keys: classifier.weight");
   load_weights(*other, path, false);
   EXPECT_TRUE(testing::tensors_identical(other->state_dict().at("fc3.weight"), mlp->state_dict().at("fc3.weight")));
   EXPECT_TRUE(testing::tensors_identical(other->state_dict().at("fc1.weight"), fc1));

@@ -1,0 +1,32 @@
+#include "autograd/kernels/conv_micro.h"
+
+#include <array>
+#include <utility>
+
+#include "autograd/error.h"
+
+namespace shrink::kernels::conv_detail {
+namespace {
+
+// Table of every (mr, nv) instantiation: kTable[nv][mr]. Heights above max_mr(nv) stay null.
+template <int NV, int... I>
+constexpr std::array<MicroFn, kMaxMR + 1> make_row(std::integer_sequence<int, I...>) {
+  return {{nullptr, (I + 1 <= max_mr(NV) ? &micro<I + 1, NV> : nullptr)...}};
+}
+
+template <int... NV>
+constexpr std::array<std::array<MicroFn, kMaxMR + 1>, kMaxNV + 1> make_table(std::integer_sequence<int, NV...>) {
+  return {{std::array<MicroFn, kMaxMR + 1>{}, make_row<NV + 1>(std::make_integer_sequence<int, kMaxMR>{})...}};
+}
+
+constexpr auto kTable = make_table(std::make_integer_sequence<int, kMaxNV>{});
+
+}  // namespace
+
+MicroFn micro_fn(int mr, int nv) {
+  SHRINK_ASSERT(nv >= 1 && nv <= kMaxNV && mr >= 1 && mr <= max_mr(nv), "conv micro-kernel ", mr, "x", nv,
+                " does not exist");
+  return kTable[nv][mr];
+}
+
+}  // namespace shrink::kernels::conv_detail

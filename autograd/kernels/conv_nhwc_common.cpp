@@ -1,0 +1,120 @@
+#include "autograd/kernels/conv_nhwc_common.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace shrink::kernels::conv_detail {
+
+void pack_padded(const float* src, i64 H, i64 W, const Layout& L, i64 top, i64 left, i64 Hp, i64 Wp, float* dst,
+                 ScratchBuffer& tmp) {
+  // Whole planes are transposed at once (rows of a few pixels would leave the packet transposes
+  // idle), through `tmp` [H*W][ld] when the image has side padding.
+  const i64 row = Wp * L.ld, HW = H * W;
+  const bool dense_rows = left == 0 && Wp == W;
+  float* t = dense_rows ? dst + top * row : tmp.get(static_cast<std::size_t>(HW * L.ld));
+  for (i64 g = 0; g < L.groups; ++g) {
+    transpose(src + g * L.cpg * HW, L.cpg, HW, HW, t + g * L.gstride, L.ld);
+    if (L.gstride > L.cpg)
+      for (i64 p = 0; p < HW; ++p)
+        std::fill(t + p * L.ld + g * L.gstride + L.cpg, t + p * L.ld + (g + 1) * L.gstride, 0.0f);
+  }
+  std::fill(dst, dst + top * row, 0.0f);
+  std::fill(dst + (top + H) * row, dst + Hp * row, 0.0f);
+  if (dense_rows) return;
+  for (i64 h = 0; h < H; ++h) {
+    float* r = dst + (top + h) * row;
+    std::fill(r, r + left * L.ld, 0.0f);
+    std::copy(t + h * W * L.ld, t + (h + 1) * W * L.ld, r + left * L.ld);
+    std::fill(r + (left + W) * L.ld, r + row, 0.0f);
+  }
+}
+
+void unpack_dense(const float* src, i64 P, const Layout& L, float* dst, const i64* inverse) {
+  for (i64 g = 0; g < L.groups; ++g) transpose(src + g * L.gstride, P, L.cpg, L.ld, dst + g * L.cpg * P, P, inverse);
+}
+
+std::vector<i64> tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 Wp, i64 ld) {
+  std::vector<i64> off(static_cast<std::size_t>(kh * kw));
+  for (i64 i = 0; i < kh; ++i)
+    for (i64 j = 0; j < kw; ++j) off[i * kw + j] = (i * dh * Wp + j * dw) * ld;
+  return off;
+}
+
+namespace {
+// Taps [lo, hi) of a kernel dimension whose input o*s + k*d falls in [begin, begin+len).
+void valid_taps(i64 o, i64 s, i64 k, i64 d, i64 begin, i64 len, i64& lo, i64& hi) {
+  lo = 0;
+  while (lo < k && o * s + lo * d < begin) ++lo;
+  hi = k;
+  while (hi > lo && o * s + (hi - 1) * d >= begin + len) --hi;
+}
+}  // namespace
+
+BorderPlan make_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 dh, i64 dw, i64 top, i64 left, i64 Hin,
+                            i64 Win, i64 Wbuf, i64 ld) {
+  // Classes keyed by their tap rectangle, in order of first appearance (row-major).
+  std::map<std::tuple<i64, i64, i64, i64>, std::size_t> index;
+  std::vector<std::vector<i64>> members;
+  std::vector<std::tuple<i64, i64, i64, i64>> keys;
+  for (i64 oh = 0; oh < OH; ++oh) {
+    i64 ilo, ihi;
+    valid_taps(oh, sh, kh, dh, top, Hin, ilo, ihi);
+    for (i64 ow = 0; ow < OW; ++ow) {
+      i64 jlo, jhi;
+      valid_taps(ow, sw, kw, dw, left, Win, jlo, jhi);
+      const auto key = std::make_tuple(ilo, ihi, jlo, jhi);
+      auto it = index.find(key);
+      if (it == index.end()) {
+        it = index.emplace(key, members.size()).first;
+        members.emplace_back();
+        keys.push_back(key);
+      }
+      members[it->second].push_back(oh * OW + ow);
+    }
+  }
+  BorderPlan plan;
+  plan.inverse.resize(static_cast<std::size_t>(OH * OW));
+  for (std::size_t c = 0; c < members.size(); ++c) {
+    BorderPlan::Class cls;
+    cls.begin = static_cast<i64>(plan.order.size());
+    for (i64 p : members[c]) {
+      plan.inverse[p] = static_cast<i64>(plan.order.size());
+      plan.order.push_back(p);
+      plan.pixoff.push_back(((p / OW) * sh * Wbuf + (p % OW) * sw) * ld);
+    }
+    cls.end = static_cast<i64>(plan.order.size());
+    const auto [ilo, ihi, jlo, jhi] = keys[c];
+    for (i64 i = ilo; i < ihi; ++i)
+      for (i64 j = jlo; j < jhi; ++j) cls.taps.push_back(i * kw + j);
+    plan.classes.push_back(std::move(cls));
+  }
+  return plan;
+}
+
+i64 valid_pairs(const BorderPlan& plan) {
+  i64 n = 0;
+  for (const auto& c : plan.classes) n += (c.end - c.begin) * static_cast<i64>(c.taps.size());
+  return n;
+}
+
+void implicit_gemm(const float* img, const BorderPlan& plan, const std::vector<i64>& toff, i64 groups, i64 cin,
+                   i64 cin_stride, const float* panels, i64 cols_pad, const float* bias, float* out, i64 ldo,
+                   std::vector<Seg>& segs) {
+  const i64 K = static_cast<i64>(toff.size()) * cin;
+  for (i64 gi = 0; gi < groups; ++gi)
+    for (i64 col0 = 0; col0 < cols_pad; col0 += kBlockCols) {
+      const int nv = block_nv(cols_pad, col0);
+      const i64 NB = nv * kPS;
+      const float* panel = panels + gi * K * cols_pad + K * col0;
+      const float* init = bias != nullptr ? bias + gi * cols_pad + col0 : nullptr;
+      for (const auto& cls : plan.classes) {
+        int nseg = 0;
+        for (i64 t : cls.taps) segs[nseg++] = Seg{img + toff[t] + gi * cin_stride, panel + t * cin * NB};
+        run_rows(cls.end - cls.begin, nv, segs.data(), nseg, Steps{cin, 1, NB}, plan.pixoff.data() + cls.begin, init, 0,
+                 false, out + cls.begin * ldo + gi * cols_pad + col0, ldo);
+      }
+    }
+}
+
+}  // namespace shrink::kernels::conv_detail

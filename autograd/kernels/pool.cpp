@@ -1,11 +1,18 @@
 #include "autograd/kernels/pool.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "autograd/kernels/conv_util.h"
 #include "autograd/kernels/parallel.h"
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 namespace shrink::kernels {
 namespace {
@@ -87,13 +94,46 @@ void avg_plane_backward(const float* gp, i64 W, const std::vector<Span>& hs, con
   }
 }
 
-/// PyTorch's max-pool scan step: v replaces the running max if greater or NaN. Branch-free
-/// (selects), because on real data the comparison is unpredictable.
+/// PyTorch's max-pool scan step: v replaces the running max if greater or NaN.
 inline void take_if_greater(float v, i64 index, float& m, i64& mi) {
-  const bool take = (v > m) | (v != v);
-  m = take ? v : m;
-  mi = take ? index : mi;
+  if (v > m || v != v) {
+    m = v;
+    mi = index;
+  }
 }
+
+#ifdef __AVX512F__
+/// One output row of the 2×2 stride-2 max pool, 16 outputs per step: rows r0 = x + 2·oh·W and
+/// r0 + W are split into even and odd columns, and the window is scanned as PyTorch does
+/// (row-major, first maximum, NaN wins) in two stages: the first maximum of each row pair,
+/// then the second row's if strictly greater (or NaN). Equivalent to the sequential scan.
+void max_pool_2x2_row(const float* x, i64 W, i64 oh, i64 OW, float* o, i64* id) {
+  alignas(64) static constexpr std::int32_t kEven[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+  alignas(64) static constexpr std::int32_t kOdd[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+  const __m512i even = _mm512_load_si512(kEven), odd = _mm512_load_si512(kOdd);
+  const float* r0 = x + 2 * oh * W;
+  const float* r1 = r0 + W;
+  for (i64 ow = 0; ow < OW; ow += 16) {
+    const i64 n = std::min<i64>(16, OW - ow);
+    // Masked loads for the tail: 2n floats of each row.
+    const __mmask16 lo = n >= 8 ? __mmask16(0xFFFF) : __mmask16((1u << (2 * n)) - 1);
+    const __mmask16 hi = n <= 8 ? __mmask16(0) : __mmask16((1u << (2 * (n - 8))) - 1);
+    const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * ow), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * ow + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * ow), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * ow + 16);
+    const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+    const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+    const __mmask16 t0 = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+    const __mmask16 t1 = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ) | _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
+    const __m512 m0 = _mm512_mask_blend_ps(t0, a, b), m1 = _mm512_mask_blend_ps(t1, c, d);
+    const __mmask16 t2 = _mm512_cmp_ps_mask(m1, m0, _CMP_GT_OQ) | _mm512_cmp_ps_mask(m1, m1, _CMP_UNORD_Q);
+    const __mmask16 nmask = static_cast<__mmask16>((1u << n) - 1);
+    _mm512_mask_storeu_ps(o + ow, nmask, _mm512_mask_blend_ps(t2, m0, m1));
+    const unsigned col = static_cast<unsigned>((t2 & t1) | (~t2 & t0)), row = t2;
+    for (i64 l = 0; l < n; ++l)
+      id[ow + l] = 2 * oh * W + 2 * (ow + l) + ((col >> l) & 1u) + static_cast<i64>((row >> l) & 1u) * W;
+  }
+}
+#endif
 
 // Grain for parallel loops over planes: keep at least ~16k elements per task.
 i64 plane_grain(i64 plane) { return std::max<i64>(1, 16384 / std::max<i64>(plane, 1)); }
@@ -109,6 +149,86 @@ std::int64_t pool_output_size(std::int64_t size, std::int64_t kernel, std::int64
   return out;
 }
 
+namespace {
+
+/// The general max pool of one plane in packets of output columns. The plane is copied into
+/// `sw` column phases of a -inf padded buffer (padded column c -> phase c % sw, column c / sw),
+/// so that for every tap a packet of outputs reads contiguous inputs; padding, at -inf, never
+/// wins. The scan order over the taps, the first-maximum rule, NaN propagation and the initial
+/// index (the window's first in-range position) are PyTorch's. Indices travel as floats (exact
+/// below 2^24, which the caller checks).
+class MaxPoolPlanes {
+ public:
+  MaxPoolPlanes(const PoolGeometry& g, const std::vector<Span>& hs, const std::vector<Span>& ws)
+      : g_(g), hs_(hs), ws_(ws) {
+    Hb_ = std::max(g.H + 2 * g.ph, (g.OH - 1) * g.sh + (g.kh - 1) * g.dh + 1);
+    const i64 Wb = std::max(g.W + 2 * g.pw, (g.OW - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+    Wph_ = std::max((Wb + g.sw - 1) / g.sw, pad(g.OW) + (g.kw - 1) * g.dw / g.sw + 1);
+  }
+
+  /// Floats of the phase buffer.
+  i64 buffer_size() const { return g_.sw * Hb_ * Wph_; }
+
+  /// Fills a fresh buffer with -inf (once per thread and call: planes only overwrite interiors).
+  void clear(float* buf) const { std::fill(buf, buf + buffer_size(), -std::numeric_limits<float>::infinity()); }
+
+  /// Pools plane xp [H][W] into o, id [OH][OW]; `buf` as cleared, `tmp` holds 2*PS floats.
+  void run(const float* xp, float* buf, float* o, i64* id, float* tmp) const {
+    using namespace Eigen::internal;
+    const PoolGeometry& g = g_;
+    for (i64 h = 0; h < g.H; ++h) {
+      if (g.sw == 1) {
+        std::copy(xp + h * g.W, xp + (h + 1) * g.W, buf + (g.ph + h) * Wph_ + g.pw);
+        continue;
+      }
+      for (i64 w = 0; w < g.W; ++w) {
+        const i64 c = g.pw + w;
+        buf[(c % g.sw) * Hb_ * Wph_ + (g.ph + h) * Wph_ + c / g.sw] = xp[h * g.W + w];
+      }
+    }
+    Packet lanes = plset<Packet>(0.0f);
+    lanes = pmul(lanes, pset1<Packet>(static_cast<float>(g.sw)));
+    const Packet neg_inf = pset1<Packet>(-std::numeric_limits<float>::infinity());
+    for (i64 oh = 0; oh < g.OH; ++oh) {
+      const Span sh = hs_[oh];
+      for (i64 ow0 = 0; ow0 < g.OW; ow0 += kPS) {
+        const i64 n = std::min<i64>(kPS, g.OW - ow0);
+        for (i64 l = 0; l < kPS; ++l) {  // the window's first in-range position, -1 if empty
+          const i64 ow = std::min(ow0 + l, g.OW - 1);
+          tmp[l] = sh.lo < sh.hi && ws_[ow].lo < ws_[ow].hi ? static_cast<float>(sh.lo * g.W + ws_[ow].lo) : -1.0f;
+        }
+        Packet m = neg_inf, idx = ploadu<Packet>(tmp);
+        for (i64 h = sh.lo; h < sh.hi; h += g.dh)
+          for (i64 j = 0; j < g.kw; ++j) {
+            const i64 c = j * g.dw;
+            const Packet v = ploadu<Packet>(buf + (c % g.sw) * Hb_ * Wph_ + (g.ph + h) * Wph_ + ow0 + c / g.sw);
+            const Packet at = padd(pset1<Packet>(static_cast<float>(h * g.W - g.pw + c + ow0 * g.sw)), lanes);
+            const Packet take = por(pcmp_lt(m, v), pandnot(ptrue(v), pcmp_eq(v, v)));
+            m = pselect(take, v, m);
+            idx = pselect(take, at, idx);
+          }
+        pstoreu(tmp, m);
+        pstoreu(tmp + kPS, idx);
+        for (i64 l = 0; l < n; ++l) {
+          o[oh * g.OW + ow0 + l] = tmp[l];
+          id[oh * g.OW + ow0 + l] = static_cast<i64>(tmp[kPS + l]);
+        }
+      }
+    }
+  }
+
+ private:
+  using Packet = Eigen::internal::packet_traits<float>::type;
+  static constexpr i64 kPS = Eigen::internal::packet_traits<float>::size;
+  static i64 pad(i64 n) { return (n + kPS - 1) / kPS * kPS; }
+  const PoolGeometry& g_;
+  const std::vector<Span>& hs_;
+  const std::vector<Span>& ws_;
+  i64 Hb_ = 0, Wph_ = 0;
+};
+
+}  // namespace
+
 Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indices) {
   Tensor out = Tensor::empty({g.N, g.C, g.OH, g.OW});
   indices = Tensor::empty({g.N, g.C, g.OH, g.OW}, DType::Int64);
@@ -117,40 +237,47 @@ Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indice
   float* po = out.data<float>();
   i64* pi = indices.data<i64>();
   const i64 HW = g.H * g.W, P = g.OH * g.OW;
+#ifdef __AVX512F__
   const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
                           g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
+#else
+  const bool two_by_two = false;
+#endif
+  // Packets carry indices as floats: exact for planes below 2^24 elements.
+  const bool packets = HW < (i64{1} << 24);
+  const MaxPoolPlanes planes(g, hs, ws);
   parallel_for(g.N * g.C, plane_grain(HW), [&](i64 q0, i64 q1) {
+    thread_local ScratchBuffer buf;
+    float* phases = nullptr;
+    alignas(64) float tmp[64];
+    if (!two_by_two && packets) {
+      phases = buf.get(static_cast<std::size_t>(planes.buffer_size()));
+      planes.clear(phases);
+    }
     for (i64 q = q0; q < q1; ++q) {
       const float* xp = px + q * HW;
       float* o = po + q * P;
       i64* id = pi + q * P;
-      for (i64 oh = 0; oh < g.OH; ++oh) {
-        if (two_by_two) {
-          // The common 2×2/2 case, unrolled; same scan order and NaN rule as the general loop.
-          const i64 r0 = 2 * oh * g.W, r1 = r0 + g.W;
-          for (i64 ow = 0; ow < g.OW; ++ow) {
-            const i64 cand[4] = {r0 + 2 * ow, r0 + 2 * ow + 1, r1 + 2 * ow, r1 + 2 * ow + 1};
-            float m = xp[cand[0]];
-            i64 mi = cand[0];
-            for (int c = 1; c < 4; ++c) take_if_greater(xp[cand[c]], cand[c], m, mi);
-            o[oh * g.OW + ow] = m;
-            id[oh * g.OW + ow] = mi;
-          }
-          continue;
-        }
-        const Span sh = hs[oh];
+#ifdef __AVX512F__
+      if (two_by_two) {
+        for (i64 oh = 0; oh < g.OH; ++oh) max_pool_2x2_row(xp, g.W, oh, g.OW, o + oh * g.OW, id + oh * g.OW);
+        continue;
+      }
+#endif
+      if (packets) {
+        planes.run(xp, phases, o, id, tmp);
+        continue;
+      }
+      for (i64 oh = 0; oh < g.OH; ++oh)
         for (i64 ow = 0; ow < g.OW; ++ow) {
-          const Span sw = ws[ow];
+          const Span sh = hs[oh], sw = ws[ow];
           float m = -std::numeric_limits<float>::infinity();
           i64 mi = sh.lo < sh.hi && sw.lo < sw.hi ? sh.lo * g.W + sw.lo : -1;  // -1: empty window
           for (i64 h = sh.lo; h < sh.hi; h += g.dh)
-            for (i64 w = sw.lo; w < sw.hi; w += g.dw) {
-              take_if_greater(xp[h * g.W + w], h * g.W + w, m, mi);
-            }
+            for (i64 w = sw.lo; w < sw.hi; w += g.dw) take_if_greater(xp[h * g.W + w], h * g.W + w, m, mi);
           o[oh * g.OW + ow] = m;
           id[oh * g.OW + ow] = mi;
         }
-      }
     }
   });
   return out;

@@ -1,9 +1,12 @@
 #pragma once
 /// \file
 /// 2-D pooling kernels (no graph) over NCHW float32 tensors: max, average and adaptive average
-/// pooling, forward and backward, with PyTorch's window and divisor rules. Every kernel is a
-/// single pass over each (sample, channel) plane, parallel over planes; backward passes
+/// pooling, forward and backward, with PyTorch's window, divisor, tie and NaN rules. Every kernel
+/// is a single pass over each (sample, channel) plane, parallel over planes; backward passes
 /// accumulate within one plane in a fixed order, so results do not depend on the thread count.
+/// Max pooling runs in packets of output columns (a -inf padded, column-phase copy of the plane;
+/// 2×2/2 windows with AVX-512 read the plane directly); average pooling is separable (column sums
+/// of the window rows, then row windows).
 
 #include <cstdint>
 

@@ -140,6 +140,60 @@ TEST(MaxPool2d, PaddingActsAsMinusInfinityAndNanPropagates) {
   for (float v : y.to_vector()) EXPECT_TRUE(std::isnan(v));
 }
 
+// PyTorch's max-pool scan (row-major over the in-range window, first maximum, NaN wins), as the
+// reference for the packet and AVX-512 paths: outputs and the count of windows choosing each input.
+void reference_max_pool(const std::vector<float>& x, i64 H, i64 W, const Pool2dParams& p, i64 OH, i64 OW,
+                        std::vector<float>& out, std::vector<float>& counts) {
+  const i64 sh = p.stride[0] ? p.stride[0] : p.kernel[0], sw = p.stride[1] ? p.stride[1] : p.kernel[1];
+  out.assign(static_cast<std::size_t>(OH * OW), 0.0f);
+  counts.assign(x.size(), 0.0f);
+  for (i64 oh = 0; oh < OH; ++oh)
+    for (i64 ow = 0; ow < OW; ++ow) {
+      i64 h0 = oh * sh - p.padding[0], w0 = ow * sw - p.padding[1];
+      const i64 h1 = std::min(h0 + (p.kernel[0] - 1) * p.dilation[0] + 1, H);
+      const i64 w1 = std::min(w0 + (p.kernel[1] - 1) * p.dilation[1] + 1, W);
+      while (h0 < 0) h0 += p.dilation[0];
+      while (w0 < 0) w0 += p.dilation[1];
+      float m = -std::numeric_limits<float>::infinity();
+      i64 mi = h0 * W + w0;
+      for (i64 h = h0; h < h1; h += p.dilation[0])
+        for (i64 w = w0; w < w1; w += p.dilation[1])
+          if (x[h * W + w] > m || std::isnan(x[h * W + w])) m = x[h * W + w], mi = h * W + w;
+      out[oh * OW + ow] = m;
+      counts[mi] += 1.0f;
+    }
+}
+
+TEST(MaxPool2d, MatchesPyTorchsScanWithTiesNansAndPartialPackets) {
+  const std::vector<std::pair<Shape, Pool2dParams>> cases = {
+      {{2, 3, 9, 37}, make({2, 2}, {2, 2}, {0, 0})},                  // 2x2: 18 outputs per row
+      {{1, 2, 6, 70}, make({2, 2}, {0, 0}, {0, 0})},                  // 2x2: 35 per row
+      {{2, 2, 11, 37}, make({3, 3}, {2, 2}, {1, 1}, {1, 1}, true)},   // strided, ceil mode
+      {{1, 3, 12, 40}, make({3, 2}, {1, 3}, {1, 1}, {2, 2}, false)},  // dilation, stride 3
+  };
+  Generator gen(12);
+  for (const auto& [shape, p] : cases) {
+    std::vector<float> v = randint(-2, 3, shape, &gen).to(DType::Float32).to_vector();
+    for (std::size_t i = 0; i < v.size(); i += 23) v[i] = std::nanf("");  // scattered NaNs
+    for (std::size_t i = 5; i < v.size(); i += 31) v[i] = -std::numeric_limits<float>::infinity();
+    Tensor x = from_vector(v, shape).requires_grad_();
+    Tensor y = max_pool2d(x, p);
+    y.backward(ones_like(y));
+    const i64 H = shape[2], W = shape[3], OH = y.size(2), OW = y.size(3), planes = shape[0] * shape[1];
+    const auto got = y.to_vector(), grad = x.grad().to_vector();
+    for (i64 q = 0; q < planes; ++q) {
+      std::vector<float> plane(v.begin() + q * H * W, v.begin() + (q + 1) * H * W), out, counts;
+      reference_max_pool(plane, H, W, p, OH, OW, out, counts);
+      for (i64 i = 0; i < OH * OW; ++i) {
+        const float a = got[q * OH * OW + i], e = out[i];
+        ASSERT_TRUE((std::isnan(a) && std::isnan(e)) || a == e) << shape_str(shape) << " plane " << q << " out " << i;
+      }
+      for (i64 i = 0; i < H * W; ++i)
+        ASSERT_EQ(grad[q * H * W + i], counts[i]) << shape_str(shape) << " plane " << q << " input " << i;
+    }
+  }
+}
+
 TEST(Pooling, OutputSizeFollowsPyTorchsCeilModeRule) {
   using kernels::pool_output_size;
   EXPECT_EQ(pool_output_size(6, 2, 2, 0, 1, false), 3);

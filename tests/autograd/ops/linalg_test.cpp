@@ -9,7 +9,7 @@
 namespace shrink {
 namespace {
 
-using testing::error_message;
+using testing::error_of;
 using testing::gradchecks;
 using testing::randn_leaf;
 
@@ -70,26 +70,26 @@ TEST(Matmul, RecordsItsNode) {
 }
 
 TEST(Matmul, ErrorsNameBothShapes) {
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               matmul(zeros({2, 3}), zeros({4, 5}));
             }),
             "matmul: expected a.shape[-1] == b.shape[-2], got [2, 3] and [4, 5]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               matmul(zeros({3}), zeros({4, 5}));
             }),
             "matmul: expected a.shape[0] == b.shape[-2], got [3] and [4, 5]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               matmul(zeros({2, 3}), zeros({4}));
             }),
             "matmul: expected a.shape[-1] == b.shape[0], got [2, 3] and [4]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               matmul(zeros({2, 3, 4}), zeros({5, 4, 6}));
             }),
             "matmul: expected equal batch dims, got [2, 3, 4] and [5, 4, 6]. Hint: batch dims must match exactly; "
             "only an operand without batch dims (1-D or 2-D) is shared across the batch");
-  EXPECT_EQ(error_message<ShapeError>([] { matmul(scalar_tensor(1.0), zeros({2})); }),
+  EXPECT_EQ(error_of<ShapeError>([] { matmul(scalar_tensor(1.0), zeros({2})); }),
             "matmul: expected operands with at least 1 dim, got [] and [2]");
-  EXPECT_EQ(error_message<ValueError>([] {
+  EXPECT_EQ(error_of<ValueError>([] {
               matmul(zeros({2, 2}, DType::Int64), zeros({2, 2}));
             }),
             "matmul: expected float32 tensors, got int64 and float32");
@@ -165,28 +165,28 @@ TEST(Linear, RecordsFeaturesAndBiasAttributes) {
 }
 
 TEST(Linear, ErrorsNameTheShapes) {
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               linear(zeros({2, 5}), zeros({3, 4}));
             }),
             "linear: expected input of shape [..., 4] (in_features of weight [3, 4]), got [2, 5]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               linear(zeros({2, 4, 2, 2}), zeros({3, 16}));
             }),
             "linear: expected input of shape [..., 16] (in_features of weight [3, 16]), got [2, 4, 2, 2]. "
             "Hint: flatten the input first (flatten(x, 1))");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               linear(zeros({2, 4}), zeros({4}));
             }),
             "linear: expected weight of shape [out_features, in_features], got [4]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               linear(zeros({2, 4}), zeros({3, 4}), zeros({4}));
             }),
             "linear: expected bias of shape [3], got [4]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               linear(scalar_tensor(1.0), zeros({3, 4}));
             }),
             "linear: expected input of shape [..., 4], got []");
-  EXPECT_EQ(error_message<ValueError>([] {
+  EXPECT_EQ(error_of<ValueError>([] {
               linear(zeros({2, 4}, DType::Int64), zeros({3, 4}));
             }),
             "linear: expected float32 input, weight and bias, got int64, float32 and none");

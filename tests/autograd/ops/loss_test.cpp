@@ -12,7 +12,7 @@
 namespace shrink {
 namespace {
 
-using testing::error_message;
+using testing::error_of;
 using testing::gradchecks;
 using testing::nn_input;
 using testing::nn_output;
@@ -76,9 +76,9 @@ TEST(Softmax, RecordsTheNormalisedDim) {
 
 TEST(Softmax, ErrorsOnBadDimOrDtype) {
   EXPECT_THROW(softmax(zeros({2, 3}), 2), IndexError);
-  EXPECT_EQ(error_message<ValueError>([] { softmax(zeros({2}, DType::Int64), 0); }),
+  EXPECT_EQ(error_of<ValueError>([] { softmax(zeros({2}, DType::Int64), 0); }),
             "softmax: expected a float32 tensor, got int64");
-  EXPECT_EQ(error_message<ValueError>([] { log_softmax(zeros({2}, DType::Int64), 0); }),
+  EXPECT_EQ(error_of<ValueError>([] { log_softmax(zeros({2}, DType::Int64), 0); }),
             "log_softmax: expected a float32 tensor, got int64");
 }
 
@@ -137,32 +137,32 @@ TEST(CrossEntropy, RecordsReductionAndSmoothing) {
 
 TEST(CrossEntropy, ErrorsNameTheSampleTheValueAndTheFix) {
   const Tensor logits = zeros({4, 10});
-  EXPECT_EQ(error_message<IndexError>([&] {
+  EXPECT_EQ(error_of<IndexError>([&] {
               cross_entropy(logits, from_vector(std::vector<std::int64_t>{1, 2, 3, 12}, {4}));
             }),
             "cross_entropy: expected target values in [0, 10), got 12 at sample 3");
-  EXPECT_EQ(error_message<IndexError>([&] {
+  EXPECT_EQ(error_of<IndexError>([&] {
               cross_entropy(logits, from_vector(std::vector<std::int64_t>{-1, 2, 3, 4}, {4}));
             }),
             "cross_entropy: expected target values in [0, 10), got -1 at sample 0");
-  EXPECT_EQ(error_message<ValueError>([&] { cross_entropy(logits, zeros({4})); }),
+  EXPECT_EQ(error_of<ValueError>([&] { cross_entropy(logits, zeros({4})); }),
             "cross_entropy: expected int64 targets, got float32. Hint: targets must be int64 class indices "
             "(convert with .to(DType::Int64))");
-  EXPECT_EQ(error_message<ShapeError>([&] {
+  EXPECT_EQ(error_of<ShapeError>([&] {
               cross_entropy(logits, zeros({4, 1}, DType::Int64));
             }),
             "cross_entropy: expected target of shape [4] (one class index per row of logits [4, 10]), got [4, 1]");
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               cross_entropy(zeros({2, 3, 4}), zeros({2}, DType::Int64));
             }),
             "cross_entropy: expected logits of shape [N, C], got [2, 3, 4]");
-  EXPECT_EQ(error_message<ValueError>([] {
+  EXPECT_EQ(error_of<ValueError>([] {
               cross_entropy(zeros({2, 3}, DType::Int64), zeros({2}, DType::Int64));
             }),
             "cross_entropy: expected float32 logits, got int64");
-  EXPECT_EQ(error_message<ValueError>([&] { cross_entropy(logits, zeros({4}, DType::Int64), Reduction::Mean, 1.5f); }),
+  EXPECT_EQ(error_of<ValueError>([&] { cross_entropy(logits, zeros({4}, DType::Int64), Reduction::Mean, 1.5f); }),
             "cross_entropy: expected label_smoothing in [0, 1], got 1.5");
-  EXPECT_EQ(error_message<ValueError>([&] { cross_entropy(logits, zeros({4}, DType::Int64), Reduction::BatchMean); }),
+  EXPECT_EQ(error_of<ValueError>([&] { cross_entropy(logits, zeros({4}, DType::Int64), Reduction::BatchMean); }),
             "cross_entropy: expected reduction None, Mean or Sum, got BatchMean. Hint: BatchMean is only valid "
             "for kl_div");
 }
@@ -193,15 +193,15 @@ TEST(NllLoss, GradcheckForEveryReduction) {
 }
 
 TEST(NllLoss, ErrorsMirrorCrossEntropy) {
-  EXPECT_EQ(error_message<IndexError>([] {
+  EXPECT_EQ(error_of<IndexError>([] {
               nll_loss(zeros({2, 3}), from_vector(std::vector<std::int64_t>{0, 3}, {2}));
             }),
             "nll_loss: expected target values in [0, 3), got 3 at sample 1");
-  EXPECT_EQ(error_message<ValueError>([] {
+  EXPECT_EQ(error_of<ValueError>([] {
               nll_loss(zeros({2, 3}), zeros({2}, DType::Int64), Reduction::BatchMean);
             }),
             "nll_loss: expected reduction None, Mean or Sum, got BatchMean. Hint: BatchMean is only valid for kl_div");
-  EXPECT_EQ(error_message<ShapeError>([] { nll_loss(zeros({3}), zeros({3}, DType::Int64)); }),
+  EXPECT_EQ(error_of<ShapeError>([] { nll_loss(zeros({3}), zeros({3}, DType::Int64)); }),
             "nll_loss: expected log_probs of shape [N, C], got [3]");
 }
 
@@ -245,16 +245,16 @@ TEST(PointwiseLoss, L1GradientIsZeroWhereInputEqualsTarget) {
 }
 
 TEST(PointwiseLoss, ErrorsNameShapesAndReduction) {
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               mse_loss(zeros({4, 1}), zeros({4}));
             }),
             "mse_loss: expected input and target of the same shape, got [4, 1] and [4]. Hint: reshape one of them; "
             "broadcasting [N] against [N, 1] would compare every pair");
-  EXPECT_EQ(error_message<ValueError>([] { l1_loss(zeros({4}), zeros({4}, DType::Int64)); }),
+  EXPECT_EQ(error_of<ValueError>([] { l1_loss(zeros({4}), zeros({4}, DType::Int64)); }),
             "l1_loss: expected float32 input and target, got float32 and int64");
-  EXPECT_EQ(error_message<ValueError>([] { mse_loss(zeros({4}), zeros({4}), Reduction::BatchMean); }),
+  EXPECT_EQ(error_of<ValueError>([] { mse_loss(zeros({4}), zeros({4}), Reduction::BatchMean); }),
             "mse_loss: expected reduction None, Mean or Sum, got BatchMean. Hint: BatchMean is only valid for kl_div");
-  EXPECT_EQ(error_message<ValueError>([] { l1_loss(zeros({4}), zeros({4}), Reduction::BatchMean); }),
+  EXPECT_EQ(error_of<ValueError>([] { l1_loss(zeros({4}), zeros({4}), Reduction::BatchMean); }),
             "l1_loss: expected reduction None, Mean or Sum, got BatchMean. Hint: BatchMean is only valid for kl_div");
 }
 
@@ -318,7 +318,7 @@ TEST(KlDiv, TargetGradientIsNanAtZeroTargetLikeTorch) {
 }
 
 TEST(KlDiv, ErrorsOnMismatchedShapes) {
-  EXPECT_EQ(error_message<ShapeError>([] {
+  EXPECT_EQ(error_of<ShapeError>([] {
               kl_div(zeros({2, 3}), zeros({3, 2}));
             }),
             "kl_div: expected input and target of the same shape, got [2, 3] and [3, 2]. Hint: reshape one of them; "

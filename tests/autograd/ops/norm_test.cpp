@@ -12,7 +12,7 @@
 namespace shrink {
 namespace {
 
-using testing::error_message;
+using testing::error_of;
 using testing::gradchecks;
 using testing::nn_input;
 using testing::nn_output;
@@ -131,35 +131,35 @@ TEST(BatchNorm, RecordsModeMomentumAndEps) {
 
 TEST(BatchNorm, ErrorsNameShapesAndTheFix) {
   const Tensor x = zeros({4, 3, 2});
-  EXPECT_EQ(error_message<ShapeError>([] { batch_norm(zeros({3}), Tensor(), Tensor(), Tensor(), Tensor(), true); }),
+  EXPECT_EQ(error_of<ShapeError>([] { batch_norm(zeros({3}), Tensor(), Tensor(), Tensor(), Tensor(), true); }),
             "batch_norm: expected input of shape [N, C], [N, C, L] or [N, C, H, W], got [3]");
-  EXPECT_EQ(error_message<ShapeError>([&] { batch_norm(x, zeros({4}), Tensor(), Tensor(), Tensor(), true); }),
+  EXPECT_EQ(error_of<ShapeError>([&] { batch_norm(x, zeros({4}), Tensor(), Tensor(), Tensor(), true); }),
             "batch_norm: expected weight of shape [3] (one value per channel of the input), got [4]");
-  EXPECT_EQ(error_message<ShapeError>([&] {
+  EXPECT_EQ(error_of<ShapeError>([&] {
               batch_norm(x, Tensor(), zeros({2, 3}), Tensor(), Tensor(), true);
             }),
             "batch_norm: expected bias of shape [3] (one value per channel of the input), got [2, 3]");
-  EXPECT_EQ(error_message<ShapeError>([&] { batch_norm(x, Tensor(), Tensor(), zeros({2}), ones({3}), true); }),
+  EXPECT_EQ(error_of<ShapeError>([&] { batch_norm(x, Tensor(), Tensor(), zeros({2}), ones({3}), true); }),
             "batch_norm: expected running_mean of shape [3] (one value per channel of the input), got [2]");
-  EXPECT_EQ(error_message<ValueError>([&] { batch_norm(x, Tensor(), Tensor(), zeros({3}), Tensor(), true); }),
+  EXPECT_EQ(error_of<ValueError>([&] { batch_norm(x, Tensor(), Tensor(), zeros({3}), Tensor(), true); }),
             "batch_norm: expected running_mean and running_var both defined or both undefined, got only "
             "running_mean");
-  EXPECT_EQ(error_message<ValueError>([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }),
+  EXPECT_EQ(error_of<ValueError>([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }),
             "batch_norm: expected running_mean and running_var in eval mode (training = false), got undefined "
             "tensors. Hint: pass training = true to normalise with the batch statistics");
-  EXPECT_EQ(error_message<ValueError>([] {
+  EXPECT_EQ(error_of<ValueError>([] {
               batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true);
             }),
             "batch_norm: expected more than 1 value per channel when training, got input of shape [1, 3]. "
             "Hint: use a batch of at least 2 samples or call eval()");
-  EXPECT_EQ(error_message<ValueError>([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1f, 0.0f); }),
+  EXPECT_EQ(error_of<ValueError>([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1f, 0.0f); }),
             "batch_norm: expected eps > 0, got 0");
-  EXPECT_EQ(error_message<ValueError>([] {
+  EXPECT_EQ(error_of<ValueError>([] {
               batch_norm(zeros({2, 3}, DType::Int64), Tensor(), Tensor(), Tensor(), Tensor(), true);
             }),
             "batch_norm: expected a float32 input, got int64");
   EXPECT_EQ(
-      error_message<ValueError>([&] { batch_norm(x, zeros({3}, DType::Int64), Tensor(), Tensor(), Tensor(), true); }),
+      error_of<ValueError>([&] { batch_norm(x, zeros({3}, DType::Int64), Tensor(), Tensor(), Tensor(), true); }),
       "batch_norm: expected weight of dtype float32, got int64");
 }
 
@@ -251,11 +251,11 @@ TEST(Dropout, RecordsP) {
 }
 
 TEST(Dropout, ErrorsOnBadProbabilityOrDtype) {
-  EXPECT_EQ(error_message<ValueError>([] { dropout(zeros({2}), 1.5f, true); }),
+  EXPECT_EQ(error_of<ValueError>([] { dropout(zeros({2}), 1.5f, true); }),
             "dropout: expected p in [0, 1], got 1.5");
-  EXPECT_EQ(error_message<ValueError>([] { dropout(zeros({2}), -0.1f, false); }),
+  EXPECT_EQ(error_of<ValueError>([] { dropout(zeros({2}), -0.1f, false); }),
             "dropout: expected p in [0, 1], got -0.1");
-  EXPECT_EQ(error_message<ValueError>([] { dropout(zeros({2}, DType::Int64), 0.5f, true); }),
+  EXPECT_EQ(error_of<ValueError>([] { dropout(zeros({2}, DType::Int64), 0.5f, true); }),
             "dropout: expected a float32 input, got int64");
 }
 

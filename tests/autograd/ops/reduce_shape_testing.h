@@ -18,11 +18,9 @@
 #include "autograd/generator.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/op_testing.h"
 
 namespace shrink::testing {
-
-using OpFn = std::function<Tensor(const TensorList&)>;
 
 /// Input `name` of the reduce_shape fixture case `c`.
 inline Tensor rs_input(const std::string& c, const std::string& name) {
@@ -39,35 +37,13 @@ inline const nlohmann::json& rs_attr(const std::string& c, const std::string& na
   return fixture_case("reduce_shape", c).at("attrs").at(name);
 }
 
-/// Runs `f` on the float fixture inputs `names` (made leaves that require grad; other inputs are
-/// appended as is, in `extra` order), compares the output with PyTorch's, backpropagates the
-/// stored `gout` and compares the gradient of every float input.
+/// Runs `f` on the float fixture inputs `names` (made leaves) followed by `extra` inputs as they
+/// are, compares the output with PyTorch's, backpropagates the stored `gout` and compares the
+/// gradient of every float input.
 inline void expect_matches_torch(const std::string& c, const std::vector<std::string>& names, const OpFn& f,
                                  const std::vector<std::string>& extra = {}, double atol = 1e-6,
                                  double rtol = 1e-5) {
-  SCOPED_TRACE("fixture case " + c);
-  TensorList xs;
-  for (const auto& n : names) {
-    Tensor x = rs_input(c, n);
-    x.requires_grad_();
-    xs.push_back(x);
-  }
-  for (const auto& n : extra) xs.push_back(rs_input(c, n));
-  Tensor out = f(xs);
-  EXPECT_TENSOR_NEAR(out, rs_output(c, "out"), atol, rtol);
-  out.backward(rs_output(c, "gout"));
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    SCOPED_TRACE("gradient of " + names[i]);
-    ASSERT_TRUE(xs[i].grad().defined());
-    EXPECT_TENSOR_NEAR(xs[i].grad(), rs_output(c, "grad_" + names[i]), atol, rtol);
-  }
-}
-
-/// Gradcheck with the failure message in the assertion.
-inline ::testing::AssertionResult gradchecks(const OpFn& f, const TensorList& inputs, const GradcheckOptions& o = {}) {
-  const GradcheckResult r = gradcheck(f, inputs, o);
-  if (r.ok) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
+  expect_op_matches_fixture("reduce_shape", c, names, extra, rs_output(c, "gout"), f, atol, rtol);
 }
 
 /// A leaf of `shape` that requires grad, holding a seeded shuffle of evenly spaced values in
@@ -90,34 +66,6 @@ inline Tensor normal_leaf(const Shape& shape, std::uint64_t seed = 3) {
   Tensor t = randn(shape, &g);
   t.requires_grad_();
   return t;
-}
-
-/// The message of the exception of type E that `f` throws (fails the test if none or another).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw another exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
-}
-
-/// Runs `f` with 1 thread and with 2 threads and expects bit-identical tensors; restores the
-/// thread count.
-inline void expect_thread_count_invariant(const std::function<TensorList()>& f) {
-  const int previous = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const TensorList one = f();
-  omp_set_num_threads(2);
-  const TensorList two = f();
-  omp_set_num_threads(previous);
-  ASSERT_EQ(one.size(), two.size());
-  for (std::size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(tensors_identical(one[i], two[i])) << "result " << i;
 }
 
 }  // namespace shrink::testing

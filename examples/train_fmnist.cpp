@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   std::string root = data::FashionMNIST::kDefaultRoot;
   std::string checkpoint;
   bool resume = false;
+  bool augment = false;
 
   CLI::App app{"Train a Shrink zoo model on Fashion-MNIST and save its weights as HDF5."};
   // A later occurrence of an option overrides an earlier one (scripts/demo passes defaults first).
@@ -90,6 +91,8 @@ int main(int argc, char** argv) {
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--checkpoint", checkpoint, "Write a checkpoint to this file after every epoch");
   app.add_flag("--resume", resume, "Continue from --checkpoint if it exists");
+  app.add_flag("--augment", augment, "Augment training images: random 28x28 crop of the 2-pixel padded image, "
+               "random horizontal flip");
   CLI11_PARSE(app, argc, argv);
   if (resume && checkpoint.empty()) {
     std::cerr << "train_fmnist: --resume needs --checkpoint FILE\n";
@@ -106,8 +109,12 @@ int main(int argc, char** argv) {
     auto normalize = std::make_shared<data::Normalize>(std::vector<float>{0.2860f}, std::vector<float>{0.3530f});
     auto train_set = first(std::make_shared<data::FashionMNIST>(root, true), limit);
     auto test_set = std::make_shared<data::FashionMNIST>(root, false);
-    data::DataLoader train_loader(train_set,
-                                  {.batch_size = batch_size, .shuffle = true, .seed = seed, .transform = normalize});
+    std::shared_ptr<const data::Transform> train_transform = normalize;
+    if (augment)
+      train_transform = std::make_shared<data::Compose>(std::vector<std::shared_ptr<const data::Transform>>{
+          std::make_shared<data::RandomCrop>(28, 2), std::make_shared<data::RandomHorizontalFlip>(0.5), normalize});
+    data::DataLoader train_loader(
+        train_set, {.batch_size = batch_size, .shuffle = true, .seed = seed, .transform = train_transform});
     data::DataLoader test_loader(test_set, {.batch_size = 500, .transform = normalize});
 
     optim::SGDOptions sgd;
@@ -124,9 +131,10 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "%s: %lld parameters; %lld training and %lld test images; batch %lld, SGD lr %g momentum 0.9 "
-        "weight decay 5e-4, cosine over %d epochs\n",
+        "weight decay 5e-4, cosine over %d epochs%s\n",
         model_name.c_str(), static_cast<long long>(parameters), static_cast<long long>(train_set->size()),
-        static_cast<long long>(test_set->size()), static_cast<long long>(batch_size), lr, epochs);
+        static_cast<long long>(test_set->size()), static_cast<long long>(batch_size), lr, epochs,
+        augment ? ", crop+flip augmentation" : "");
 
     double accuracy = 0.0;
     for (std::int64_t epoch = start; epoch < epochs; ++epoch) {

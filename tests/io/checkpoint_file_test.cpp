@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "io/hdf5_file.h"
 #include "io/state_dict_file.h"
+#include "tests/support/errors.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/fixtures.h"
 
@@ -17,15 +18,7 @@ namespace {
 
 using testing::TempDir;
 
-template <typename E = IOError, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 Tensor int64_scalar(std::int64_t v) { return from_vector(std::vector<std::int64_t>{v}, {}).view_as_shape({}); }
 
@@ -184,7 +177,7 @@ TEST(CheckpointFile, AFailingSaveLeavesTheOldCheckpointIntact) {
   const std::string blocked = dir.file("blocked");
   std::filesystem::create_directory(blocked);
   std::filesystem::create_directory(blocked + "/keep");
-  EXPECT_NE(error_of([&] { save_checkpoint(c, blocked); }).find("save_checkpoint: '" + blocked + "': cannot replace"),
+  EXPECT_NE(error_of<IOError>([&] { save_checkpoint(c, blocked); }).find("save_checkpoint: '" + blocked + "': cannot replace"),
             std::string::npos);
   Checkpoint bad = sample_checkpoint();
   bad.model.insert("x/y", ones({1}));
@@ -197,7 +190,7 @@ TEST(CheckpointFile, RefusesFilesOfOtherFormatsAndVersions) {
   TempDir dir;
   const std::string sd = dir.file("sd.h5");
   save_state_dict(StateDict(), sd);
-  EXPECT_EQ(error_of([&] { load_checkpoint(sd); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(sd); }),
             "load_checkpoint: '" + sd +
                 "': expected format 'shrink.checkpoint', got 'shrink.state_dict' (Hint: this "
                 "looks like a weights file; read it with nn::load_weights or io::load_state_dict)");
@@ -207,26 +200,26 @@ TEST(CheckpointFile, RefusesFilesOfOtherFormatsAndVersions) {
     s.insert("fc.weight", ones({1}));
     return s;
   }());
-  EXPECT_EQ(error_of([&] { load_checkpoint(plain); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(plain); }),
             "load_checkpoint: '" + plain +
                 "': expected format 'shrink.checkpoint', got none (Hint: this looks like a "
                 "weights file; read it with nn::load_weights or io::load_state_dict)");
   const std::string masks = dir.file("masks.h5");
   save_masks(StateDict(), masks);
-  EXPECT_EQ(error_of([&] { load_checkpoint(masks); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(masks); }),
             "load_checkpoint: '" + masks + "': expected format 'shrink.checkpoint', got 'shrink.masks'");
   const std::string v2 = dir.file("v2.h5");
   write_custom(v2, "shrink.checkpoint", 2, R"({"epoch": 0})");
-  EXPECT_EQ(error_of([&] { load_checkpoint(v2); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(v2); }),
             "load_checkpoint: '" + v2 +
                 "': unsupported format_version 2 (this Shrink reads version 1; Hint: a newer "
                 "Shrink wrote it, upgrade to read it)");
   const std::string noversion = dir.file("nov.h5");
   write_custom(noversion, "shrink.checkpoint", std::nullopt, R"({"epoch": 0})");
-  EXPECT_EQ(error_of([&] { load_checkpoint(noversion); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(noversion); }),
             "load_checkpoint: '" + noversion + "': expected an attribute 'format_version', got none");
   const std::string missing = dir.file("missing.h5");
-  EXPECT_EQ(error_of([&] { load_checkpoint(missing); }), "load_checkpoint: '" + missing + "': no such file");
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(missing); }), "load_checkpoint: '" + missing + "': no such file");
 }
 
 TEST(CheckpointFile, RefusesMissingOrMalformedMeta) {
@@ -234,7 +227,7 @@ TEST(CheckpointFile, RefusesMissingOrMalformedMeta) {
   auto error_with_meta = [&](const std::optional<std::string>& meta) {
     const std::string path = dir.file("m.h5");
     write_custom(path, "shrink.checkpoint", 1, meta);
-    std::string msg = error_of([&] { load_checkpoint(path); });
+    std::string msg = error_of<IOError>([&] { load_checkpoint(path); });
     const std::string prefix = "load_checkpoint: '" + path + "': ";
     return msg.rfind(prefix, 0) == 0 ? msg.substr(prefix.size()) : "<no file prefix> " + msg;
   };
@@ -260,7 +253,7 @@ TEST(CheckpointFile, RefusesUnknownPrefixesGroupsAndBadDatasets) {
   auto error_with = [&](const StateDict& entries, const std::string& meta = R"({"epoch": 0})") {
     const std::string path = dir.file("d.h5");
     write_custom(path, "shrink.checkpoint", 1, meta, entries);
-    std::string msg = error_of([&] { load_checkpoint(path); });
+    std::string msg = error_of<IOError>([&] { load_checkpoint(path); });
     const std::string prefix = "load_checkpoint: '" + path + "': ";
     return msg.rfind(prefix, 0) == 0 ? msg.substr(prefix.size()) : "<no file prefix> " + msg;
   };
@@ -293,7 +286,7 @@ TEST(CheckpointFile, RefusesUnknownPrefixesGroupsAndBadDatasets) {
     file.set_string_attr("", "meta", R"({"epoch": 0})");
     H5Id g(H5Gcreate2(file.id(), "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
   }
-  EXPECT_EQ(error_of([&] { load_checkpoint(grouped); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(grouped); }),
             "load_checkpoint: '" + grouped + "': expected only datasets at the root, got the group 'model'");
 
   const std::string f64 = dir.file("f64.h5");
@@ -309,7 +302,7 @@ TEST(CheckpointFile, RefusesUnknownPrefixesGroupsAndBadDatasets) {
            H5Dclose);
     H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
   }
-  EXPECT_EQ(error_of([&] { load_checkpoint(f64); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(f64); }),
             "load_checkpoint: '" + f64 +
                 "': dataset 'model:fc.weight': expected float32, int64, int8 or uint8 data, "
                 "got float64");
@@ -324,7 +317,7 @@ TEST(CheckpointFile, RefusesUnknownPrefixesGroupsAndBadDatasets) {
     file.set_int_attr("model:w", "ndim", 0);
     file.close();
   }
-  EXPECT_EQ(error_of([&] { load_checkpoint(badndim); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(badndim); }),
             "load_checkpoint: '" + badndim +
                 "': dataset 'model:w': expected ndim = 0 only on shape [1], got ndim = 0 "
                 "on shape [2]");

@@ -8,20 +8,13 @@
 #include <cstdlib>
 #include <future>
 
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink::data {
 namespace {
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 /// n samples; sample i has data [i, i, i] (float) and target i (int64), so batches show indices.
 std::shared_ptr<TensorDataset> indexed(std::int64_t n) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "tests/support/errors.h"
 #include "tests/io/idx_files.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/fixtures.h"
@@ -16,15 +17,7 @@ namespace {
 
 using testing::TempDir;
 
-template <typename E = IOError, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 /// Writes the four idx files of a tiny split pair (3 training, 2 test images) into `dir`.
 void write_split(const std::filesystem::path& dir, bool gzip, const std::string& sep = "-") {
@@ -137,24 +130,24 @@ TEST(IdxDatasets, FindsTorchvisionLayoutsAndRawFiles) {
 
 TEST(IdxDatasets, MissingDirectoryGivesTheInstallHint) {
   const std::string root = "/nonexistent/fashion";
-  EXPECT_EQ(error_of([&] { FashionMNIST(root, true); }),
+  EXPECT_EQ(error_of<IOError>([&] { FashionMNIST(root, true); }),
             "FashionMNIST: '/nonexistent/fashion': no such directory (Hint: install the Debian package "
             "dataset-fashion-mnist (apt-get install dataset-fashion-mnist); it puts the files in "
             "/usr/share/datasets/fashion-mnist)");
-  EXPECT_EQ(error_of([&] { MNIST("/nonexistent/mnist"); }),
+  EXPECT_EQ(error_of<IOError>([&] { MNIST("/nonexistent/mnist"); }),
             "MNIST: '/nonexistent/mnist': no such directory (Hint: Debian ships no MNIST package; put the four idx "
             "files of MNIST, gzipped or not, in this directory)");
 }
 
 TEST(IdxDatasets, MissingFilesAndFileRootsAreIOErrors) {
   TempDir dir;
-  EXPECT_EQ(error_of([&] { MNIST(dir.path().string(), false); }),
+  EXPECT_EQ(error_of<IOError>([&] { MNIST(dir.path().string(), false); }),
             "MNIST: '" + dir.path().string() +
                 "': expected t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz in it (or in raw/ or MNIST/raw/), "
                 "found neither (Hint: Debian ships no MNIST package; put the four idx files of MNIST, gzipped or not, in "
                 "this directory)");
   const std::string file = dir.write_bytes("plain", "x");
-  EXPECT_THAT(error_of([&] { FashionMNIST(file, true); }),
+  EXPECT_THAT(error_of<IOError>([&] { FashionMNIST(file, true); }),
               ::testing::StartsWith("FashionMNIST: '" + file + "': expected a directory, got a file (Hint: install"));
 }
 
@@ -162,7 +155,7 @@ TEST(IdxDatasets, ImageLabelCountMismatchIsAnIOError) {
   TempDir dir;
   write_split(dir.path(), false);
   testing::write_file(dir.file("train-labels-idx1-ubyte"), testing::idx_labels({1, 2}), false);
-  EXPECT_EQ(error_of([&] { MNIST(dir.path().string()); }),
+  EXPECT_EQ(error_of<IOError>([&] { MNIST(dir.path().string()); }),
             "MNIST: expected as many labels as images, got 3 images in '" + dir.file("train-images-idx3-ubyte") +
                 "' and 2 labels in '" + dir.file("train-labels-idx1-ubyte") + "'");
 }
@@ -171,11 +164,11 @@ TEST(IdxDatasets, BadLabelsAndImageSizesAreIOErrors) {
   TempDir dir;
   write_split(dir.path(), false);
   testing::write_file(dir.file("train-labels-idx1-ubyte"), testing::idx_labels({1, 12, 3}), false);
-  EXPECT_EQ(error_of([&] { MNIST(dir.path().string()); }),
+  EXPECT_EQ(error_of<IOError>([&] { MNIST(dir.path().string()); }),
             "MNIST: '" + dir.file("train-labels-idx1-ubyte") + "': expected labels in [0, 10), got 12 at index 1");
   testing::write_file(dir.file("t10k-images-idx3-ubyte"), testing::idx_images(2, 32, 32, std::vector<std::uint8_t>(2048)),
                       false);
-  EXPECT_EQ(error_of([&] { MNIST(dir.path().string(), false); }),
+  EXPECT_EQ(error_of<IOError>([&] { MNIST(dir.path().string(), false); }),
             "MNIST: '" + dir.file("t10k-images-idx3-ubyte") + "': expected 28x28 images, got 32x32");
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/generator.h"
+#include "tests/support/errors.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/fixtures.h"
 
@@ -14,15 +15,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::TempDir;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const IOError& e) {
-    return e.what();
-  }
-  return "<no IOError>";
-}
+using testing::error_of;
 
 /// Writes a dataset of an arbitrary HDF5 type with the C API (what other tools may produce).
 void write_raw(const std::string& path, const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
@@ -197,29 +190,29 @@ TEST(H5File, RefusesUnsupportedDatasetTypes) {
   H5File file = H5File::open_read(path, "load");
   EXPECT_EQ(file.dataset_info("w").type_name, "float64");
   EXPECT_FALSE(file.dataset_info("w").dtype.has_value());
-  EXPECT_EQ(error_of([&] { file.read_tensor("w"); }),
+  EXPECT_EQ(error_of<IOError>([&] { file.read_tensor("w"); }),
             "load: '" + path + "': dataset 'w': expected float32, int64, int8 or uint8 data, got float64");
   const std::string path32 = dir.file("i32.h5");
   const std::int32_t ints[1] = {4};
   write_raw(path32, "n", H5T_STD_I32LE, H5T_NATIVE_INT32, ints, 1);
-  EXPECT_EQ(error_of([&] { H5File::open_read(path32, "load").read_tensor("n"); }),
+  EXPECT_EQ(error_of<IOError>([&] { H5File::open_read(path32, "load").read_tensor("n"); }),
             "load: '" + path32 + "': dataset 'n': expected float32, int64, int8 or uint8 data, got int32");
 }
 
 TEST(H5File, OpenErrorsNameTheFileAndTheProblem) {
   TempDir dir;
   const std::string missing = dir.file("missing.h5");
-  EXPECT_EQ(error_of([&] { H5File::open_read(missing, "load"); }), "load: '" + missing + "': no such file");
-  EXPECT_EQ(error_of([&] { H5File::open_read(dir.path().string(), "load"); }),
+  EXPECT_EQ(error_of<IOError>([&] { H5File::open_read(missing, "load"); }), "load: '" + missing + "': no such file");
+  EXPECT_EQ(error_of<IOError>([&] { H5File::open_read(dir.path().string(), "load"); }),
             "load: '" + dir.path().string() + "': expected a file, got a directory");
   const std::string text = dir.write_bytes("text.h5", "this is not HDF5 at all, just some text\n");
-  EXPECT_EQ(error_of([&] { H5File::open_read(text, "load"); }),
+  EXPECT_EQ(error_of<IOError>([&] { H5File::open_read(text, "load"); }),
             "load: '" + text + "': not an HDF5 file (no HDF5 signature found)");
   const std::string empty = dir.write_bytes("empty.h5", "");
-  EXPECT_EQ(error_of([&] { H5File::open_read(empty, "load"); }),
+  EXPECT_EQ(error_of<IOError>([&] { H5File::open_read(empty, "load"); }),
             "load: '" + empty + "': not an HDF5 file (no HDF5 signature found)");
   const std::string nodir = dir.file("no/such/dir/x.h5");
-  EXPECT_THAT(error_of([&] { H5File::create(nodir, "save"); }), StartsWith("save: '" + nodir + "': cannot be created"));
+  EXPECT_THAT(error_of<IOError>([&] { H5File::create(nodir, "save"); }), StartsWith("save: '" + nodir + "': cannot be created"));
 }
 
 TEST(H5File, DatasetAndAttributeErrorsNameTheKey) {
@@ -228,10 +221,10 @@ TEST(H5File, DatasetAndAttributeErrorsNameTheKey) {
   {
     H5File file = H5File::create(path, "save");
     file.write_tensor("w", ones({2}));
-    EXPECT_EQ(error_of([&] { file.write_tensor("w", ones({2})); }), "save: '" + path + "': dataset 'w' already exists");
-    EXPECT_EQ(error_of([&] { file.write_tensor("a/b", ones({2})); }),
+    EXPECT_EQ(error_of<IOError>([&] { file.write_tensor("w", ones({2})); }), "save: '" + path + "': dataset 'w' already exists");
+    EXPECT_EQ(error_of<IOError>([&] { file.write_tensor("a/b", ones({2})); }),
               "save: '" + path + "': expected a dataset name that is not empty, not '.' and has no '/', got 'a/b'");
-    EXPECT_EQ(error_of([&] { file.write_tensor("", ones({2})); }),
+    EXPECT_EQ(error_of<IOError>([&] { file.write_tensor("", ones({2})); }),
               "save: '" + path + "': expected a dataset name that is not empty, not '.' and has no '/', got ''");
     file.set_string_attr("", "format", "x");
     file.set_int_attr("", "version", 2);
@@ -239,12 +232,12 @@ TEST(H5File, DatasetAndAttributeErrorsNameTheKey) {
     file.close();  // idempotent
   }
   H5File file = H5File::open_read(path, "load");
-  EXPECT_EQ(error_of([&] { file.read_tensor("nope"); }), "load: '" + path + "': no dataset 'nope'");
-  EXPECT_EQ(error_of([&] { file.int_attr("", "format"); }),
+  EXPECT_EQ(error_of<IOError>([&] { file.read_tensor("nope"); }), "load: '" + path + "': no dataset 'nope'");
+  EXPECT_EQ(error_of<IOError>([&] { file.int_attr("", "format"); }),
             "load: '" + path + "': attribute 'format': expected an integer, got string");
-  EXPECT_EQ(error_of([&] { file.string_attr("", "version"); }),
+  EXPECT_EQ(error_of<IOError>([&] { file.string_attr("", "version"); }),
             "load: '" + path + "': attribute 'version': expected a string, got int64");
-  EXPECT_THAT(error_of([&] { file.has_attr("nope", "x"); }),
+  EXPECT_THAT(error_of<IOError>([&] { file.has_attr("nope", "x"); }),
               StartsWith("load: '" + path + "': cannot look up attribute 'x' of 'nope'"));
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/errors.h"
 #include "tests/io/idx_files.h"
 #include "tests/io/temp_dir.h"
 
@@ -13,15 +14,7 @@ namespace {
 
 using testing::TempDir;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const IOError& e) {
-    return e.what();
-  }
-  return "<no IOError>";
-}
+using testing::error_of;
 
 TEST(Idx, ReadsRawAndGzippedImagesIdentically) {
   TempDir dir;
@@ -59,47 +52,47 @@ TEST(Idx, ReadsEmptyFiles) {
 TEST(Idx, MissingFilesAndDirectoriesAreIOErrors) {
   TempDir dir;
   const std::string missing = dir.file("nope.gz");
-  EXPECT_EQ(error_of([&] { read_idx_images(missing); }), "read_idx_images: '" + missing + "': no such file");
-  EXPECT_EQ(error_of([&] { read_idx_labels(dir.path().string()); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(missing); }), "read_idx_images: '" + missing + "': no such file");
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.path().string()); }),
             "read_idx_labels: '" + dir.path().string() + "': expected a file, got a directory");
 }
 
 TEST(Idx, WrongMagicNamesExpectedAndFound) {
   TempDir dir;
   testing::write_file(dir.file("labels.gz"), testing::idx_labels({1, 2}), true);
-  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("labels.gz")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("labels.gz")); }),
             "read_idx_images: '" + dir.file("labels.gz") +
                 "': expected magic 0x00000803 (idx3 unsigned-byte images), got 0x00000801 (this is an idx label file)");
   testing::write_file(dir.file("images"), testing::idx_images(1, 1, 1, {7}), false);
-  EXPECT_EQ(error_of([&] { read_idx_labels(dir.file("images")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.file("images")); }),
             "read_idx_labels: '" + dir.file("images") +
                 "': expected magic 0x00000801 (idx1 unsigned-byte labels), got 0x00000803 (this is an idx image file)");
   testing::write_file(dir.file("png"), "\x89PNG\r\n\x1a\n and more bytes", false);
-  EXPECT_EQ(error_of([&] { read_idx_labels(dir.file("png")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.file("png")); }),
             "read_idx_labels: '" + dir.file("png") + "': expected magic 0x00000801 (idx1 unsigned-byte labels), got 0x89504e47");
 }
 
 TEST(Idx, TruncatedHeadersAndDataAreIOErrors) {
   TempDir dir;
   testing::write_file(dir.file("tiny"), std::string("\x00\x00", 2), false);
-  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("tiny")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("tiny")); }),
             "read_idx_images: '" + dir.file("tiny") + "': truncated header: expected at least 16 bytes, got 2");
   const std::string full = testing::idx_images(10, 28, 28, testing::pattern_pixels(10));
   testing::write_file(dir.file("short-header.gz"), full.substr(0, 10), true);
-  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("short-header.gz")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("short-header.gz")); }),
             "read_idx_images: '" + dir.file("short-header.gz") + "': truncated header: expected 16 bytes, got 10");
   testing::write_file(dir.file("short.gz"), full.substr(0, 16 + 784 * 9 + 5), true);
-  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("short.gz")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("short.gz")); }),
             "read_idx_images: '" + dir.file("short.gz") +
                 "': truncated data: expected 7840 bytes for 10 images of 28x28, got 7061");
   testing::write_file(dir.file("long"), testing::idx_labels({1, 2, 3}) + "xy", false);
-  EXPECT_EQ(error_of([&] { read_idx_labels(dir.file("long")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.file("long")); }),
             "read_idx_labels: '" + dir.file("long") + "': expected 3 bytes for 3 labels, got 5 (2 trailing bytes)");
   std::string huge;
   testing::put_u32(huge, 0x803);
   for (int i = 0; i < 3; ++i) testing::put_u32(huge, 0xffffffffu);
   testing::write_file(dir.file("huge"), huge, false);
-  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("huge")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("huge")); }),
             "read_idx_images: '" + dir.file("huge") + "': expected a plausible size, got 4294967295 images of 4294967295x4294967295");
 }
 
@@ -111,12 +104,12 @@ TEST(Idx, CutOrCorruptGzipStreamsAreIOErrors) {
   std::string gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_GT(gz.size(), 200u);
   testing::write_file(dir.file("cut.gz"), gz.substr(0, gz.size() / 2), false);
-  EXPECT_EQ(error_of([&] { read_idx_images(dir.file("cut.gz")); }),
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("cut.gz")); }),
             "read_idx_images: '" + dir.file("cut.gz") + "': truncated gzip stream (the file ends inside the compressed data)");
   std::string flipped = gz;
   for (std::size_t k = 40; k < 80; ++k) flipped[k] = static_cast<char>(flipped[k] ^ 0x5a);
   testing::write_file(dir.file("flipped.gz"), flipped, false);
-  const std::string msg = error_of([&] { read_idx_images(dir.file("flipped.gz")); });
+  const std::string msg = error_of<IOError>([&] { read_idx_images(dir.file("flipped.gz")); });
   EXPECT_EQ(msg.rfind("read_idx_images: '" + dir.file("flipped.gz") + "': corrupt gzip data (", 0), 0u) << msg;
 }
 

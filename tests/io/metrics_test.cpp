@@ -6,20 +6,13 @@
 #include <limits>
 #include <sstream>
 
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink::io {
 namespace {
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 TEST(Accuracy, TopKCountsMatchPyTorch) {
   for (const char* name : {"batch37_c10", "batch64_c3", "batch5_c100"}) {

@@ -6,6 +6,7 @@
 #include "autograd/generator.h"
 #include "io/atomic_write.h"
 #include "io/hdf5_file.h"
+#include "tests/support/errors.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/fixtures.h"
 
@@ -15,15 +16,7 @@ namespace {
 using ::testing::StartsWith;
 using testing::TempDir;
 
-template <typename E = IOError, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 StateDict sample_state_dict() {
   Generator gen(11);
@@ -127,32 +120,32 @@ TEST(StateDictFile, ReadsTheWeightsOfAModelFile) {
 TEST(StateDictFile, ReadErrorsNameTheFileKeyExpectedAndFound) {
   TempDir dir;
   const std::string missing = dir.file("missing.h5");
-  EXPECT_EQ(error_of([&] { load_state_dict(missing); }), "load_state_dict: '" + missing + "': no such file");
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(missing); }), "load_state_dict: '" + missing + "': no such file");
   const std::string text = dir.write_bytes("weights.h5", "PK\x03\x04 a zip, perhaps a torch.save file");
-  EXPECT_EQ(error_of([&] { load_state_dict(text); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(text); }),
             "load_state_dict: '" + text + "': not an HDF5 file (no HDF5 signature found)");
 
   StateDict one;
   one.insert("w", ones({2}));
   const std::string other = dir.file("other.h5");
   write_custom(other, "keras", 1, one);
-  EXPECT_EQ(error_of([&] { load_state_dict(other); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(other); }),
             "load_state_dict: '" + other + "': expected format 'shrink.state_dict', got 'keras'");
   const std::string masks = dir.file("masks.h5");
   save_masks(StateDict{}, masks);
-  EXPECT_EQ(error_of([&] { load_state_dict(masks); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(masks); }),
             "load_state_dict: '" + masks +
                 "': expected format 'shrink.state_dict', got 'shrink.masks' (Hint: this is a masks file; read it "
                 "with io::load_masks)");
   const std::string v2 = dir.file("v2.h5");
   write_custom(v2, "shrink.state_dict", 2, one);
-  EXPECT_EQ(error_of([&] { load_state_dict(v2); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(v2); }),
             "load_state_dict: '" + v2 +
                 "': unsupported format_version 2 (this Shrink reads version 1; Hint: a newer Shrink wrote it, upgrade "
                 "to read it)");
   const std::string noversion = dir.file("nov.h5");
   write_custom(noversion, "shrink.state_dict", std::nullopt, one);
-  EXPECT_EQ(error_of([&] { load_state_dict(noversion); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(noversion); }),
             "load_state_dict: '" + noversion + "': expected an attribute 'format_version', got none");
 
   const std::string f64 = dir.file("f64.h5");
@@ -168,7 +161,7 @@ TEST(StateDictFile, ReadErrorsNameTheFileKeyExpectedAndFound) {
            H5Dclose);
     H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
   }
-  EXPECT_EQ(error_of([&] { load_state_dict(f64); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(f64); }),
             "load_state_dict: '" + f64 + "': dataset 'conv.weight': expected float32, int64, int8 or uint8 data, got float64");
 
   const std::string grouped = dir.file("grouped.h5");
@@ -176,7 +169,7 @@ TEST(StateDictFile, ReadErrorsNameTheFileKeyExpectedAndFound) {
     H5File file = H5File::create(grouped, "test");
     H5Id g(H5Gcreate2(file.id(), "features", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
   }
-  EXPECT_EQ(error_of([&] { load_state_dict(grouped); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(grouped); }),
             "load_state_dict: '" + grouped + "': expected only datasets at the root, got the group 'features'");
 
   const std::string badndim = dir.file("ndim.h5");
@@ -186,7 +179,7 @@ TEST(StateDictFile, ReadErrorsNameTheFileKeyExpectedAndFound) {
     file.set_int_attr("w", "ndim", 0);
     file.close();
   }
-  EXPECT_EQ(error_of([&] { load_state_dict(badndim); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(badndim); }),
             "load_state_dict: '" + badndim + "': dataset 'w': expected ndim = 0 only on shape [1], got ndim = 0 on shape [2]");
 }
 
@@ -207,7 +200,7 @@ TEST(StateDictFile, LoadAgainstAModelFollowsItsOrderAndChecksShapesAndDtypes) {
   StateDict partial;
   partial.insert("features.0.bias", zeros({4}));
   partial.insert("extra.weight", zeros({2}));
-  EXPECT_EQ(error_of([&] { load_state_dict(path, partial); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, partial); }),
             "load_state_dict: '" + path +
                 "': expected the keys of the model, got missing keys: extra.weight; unexpected keys: features.0.weight, "
                 "bn.num_batches_tracked, q.weight, q.mask, classifier.weight");
@@ -216,20 +209,20 @@ TEST(StateDictFile, LoadAgainstAModelFollowsItsOrderAndChecksShapesAndDtypes) {
 
   StateDict wrong_shape;
   wrong_shape.insert("classifier.weight", zeros({10, 8}));
-  EXPECT_EQ(error_of([&] { load_state_dict(path, wrong_shape, false); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, wrong_shape, false); }),
             "load_state_dict: '" + path + "': dataset 'classifier.weight': expected shape [10, 8], got [10, 7]");
   StateDict wrong_scalar;
   wrong_scalar.insert("bn.num_batches_tracked", zeros({1}, DType::Int64));
-  EXPECT_EQ(error_of([&] { load_state_dict(path, wrong_scalar, false); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, wrong_scalar, false); }),
             "load_state_dict: '" + path + "': dataset 'bn.num_batches_tracked': expected shape [1], got []");
   StateDict wrong_dtype;
   wrong_dtype.insert("q.weight", zeros({2, 2}));
-  EXPECT_EQ(error_of([&] { load_state_dict(path, wrong_dtype, false); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, wrong_dtype, false); }),
             "load_state_dict: '" + path + "': dataset 'q.weight': expected float32, got int8");
   StateDict only_missing;
   only_missing.insert("nope", zeros({1}));
   for (const auto& [k, t] : sd) only_missing.insert(k, t);
-  EXPECT_EQ(error_of([&] { load_state_dict(path, only_missing); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, only_missing); }),
             "load_state_dict: '" + path + "': expected the keys of the model, got missing keys: nope");
 }
 
@@ -256,7 +249,7 @@ TEST(StateDictFile, AFailingSaveLeavesTheOldFileIntactAndNoTemporary) {
   std::filesystem::create_directories(temporary_path(path) + "/blocker");
   StateDict fresh;
   fresh.insert("w", ones({3}));
-  EXPECT_THAT(error_of([&] { save_state_dict(fresh, path); }),
+  EXPECT_THAT(error_of<IOError>([&] { save_state_dict(fresh, path); }),
               StartsWith("save_state_dict: '" + temporary_path(path) + "': cannot be created"));
   expect_same(load_state_dict(path), old);
   std::filesystem::remove_all(temporary_path(path));
@@ -309,29 +302,29 @@ TEST(MasksFile, ReadErrorsNameTheFileKeyExpectedAndFound) {
   bad_values.insert("conv1.weight", from_vector(std::vector<std::uint8_t>{1, 0, 1, 0, 1, 2}, {2, 3}));
   const std::string values = dir.file("values.h5");
   write_custom(values, "shrink.masks", 1, bad_values);
-  EXPECT_EQ(error_of([&] { load_masks(values); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_masks(values); }),
             "load_masks: '" + values + "': mask 'conv1.weight': expected values 0 or 1, got 2 at flat index 5");
 
   StateDict floats;
   floats.insert("fc.weight", ones({2}));
   const std::string wrong_dtype = dir.file("floats.h5");
   write_custom(wrong_dtype, "shrink.masks", 1, floats);
-  EXPECT_EQ(error_of([&] { load_masks(wrong_dtype); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_masks(wrong_dtype); }),
             "load_masks: '" + wrong_dtype + "': mask 'fc.weight': expected uint8 data, got float32");
 
   const std::string sd = dir.file("sd.h5");
   save_state_dict(floats, sd);
-  EXPECT_EQ(error_of([&] { load_masks(sd); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_masks(sd); }),
             "load_masks: '" + sd +
                 "': expected format 'shrink.masks', got 'shrink.state_dict' (Hint: this is a state_dict file; read it "
                 "with io::load_state_dict)");
   const std::string v3 = dir.file("v3.h5");
   write_custom(v3, "shrink.masks", 3, StateDict{});
-  EXPECT_EQ(error_of([&] { load_masks(v3); }),
+  EXPECT_EQ(error_of<IOError>([&] { load_masks(v3); }),
             "load_masks: '" + v3 +
                 "': unsupported format_version 3 (this Shrink reads version 1; Hint: a newer Shrink wrote it, upgrade to "
                 "read it)");
-  EXPECT_EQ(error_of([&] { load_masks(dir.file("none.h5")); }), "load_masks: '" + dir.file("none.h5") + "': no such file");
+  EXPECT_EQ(error_of<IOError>([&] { load_masks(dir.file("none.h5")); }), "load_masks: '" + dir.file("none.h5") + "': no such file");
 }
 
 }  // namespace

@@ -4,20 +4,13 @@
 
 #include <set>
 
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink::data {
 namespace {
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 std::vector<float> floats(const nlohmann::json& j) { return j.get<std::vector<float>>(); }
 

@@ -14,6 +14,7 @@
 #include "nn/models/registry.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/sgd.h"
+#include "tests/support/errors.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/fixtures.h"
 
@@ -22,15 +23,7 @@ namespace {
 
 using testing::TempDir;
 
-template <typename E = ValueError, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception of the expected type>";
-}
+using testing::error_of;
 
 /// One training run: a zoo model, its optimizer and scheduler, and the generator that draws the
 /// data (so resuming must restore it too).
@@ -198,15 +191,15 @@ TEST(Checkpoint, ErrorsNameTheFileAndTheMissingPart) {
   TrainingRun run = make_run({"mlp", false}, 1, 7);
   save_checkpoint(path, *run.model, nullptr, nullptr, 0, nullptr);
   const std::string prefix = "load_checkpoint: '" + path + "': ";
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, *run.model, run.optimizer.get(), nullptr, nullptr); }),
+  EXPECT_EQ(error_of<ValueError>([&] { load_checkpoint(path, *run.model, run.optimizer.get(), nullptr, nullptr); }),
             prefix +
                 "expected an optimizer state, got a checkpoint saved without optimizer (Hint: pass optimizer = "
                 "nullptr to load only the other parts)");
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, *run.model, nullptr, run.scheduler.get(), nullptr); }),
+  EXPECT_EQ(error_of<ValueError>([&] { load_checkpoint(path, *run.model, nullptr, run.scheduler.get(), nullptr); }),
             prefix +
                 "expected a scheduler state, got a checkpoint saved without scheduler (Hint: pass scheduler = "
                 "nullptr to load only the other parts)");
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, *run.model, nullptr, nullptr, &run.data_gen); }),
+  EXPECT_EQ(error_of<ValueError>([&] { load_checkpoint(path, *run.model, nullptr, nullptr, &run.data_gen); }),
             prefix +
                 "expected a generator state, got a checkpoint saved without one (Hint: pass rng = nullptr to "
                 "load only the other parts)");
@@ -214,7 +207,7 @@ TEST(Checkpoint, ErrorsNameTheFileAndTheMissingPart) {
 
   io::Checkpoint bad_rng = make_checkpoint(*run.model, nullptr, nullptr, 0, &run.data_gen);
   bad_rng.rng["generator"] = "not a state";
-  EXPECT_EQ(error_of([&] { restore_checkpoint(bad_rng, *run.model, nullptr, nullptr, &run.data_gen); }),
+  EXPECT_EQ(error_of<ValueError>([&] { restore_checkpoint(bad_rng, *run.model, nullptr, nullptr, &run.data_gen); }),
             "restore_checkpoint: expected a generator state from Generator::state(), got 11 characters that do not "
             "parse");
 }
@@ -231,7 +224,7 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   const ModulePtr lenet_before = lenet.model->clone();
   const std::string gen_before = lenet.data_gen.state();
   const std::string msg =
-      error_of([&] { load_checkpoint(path, *lenet.model, nullptr, lenet.scheduler.get(), &lenet.data_gen); });
+      error_of<ValueError>([&] { load_checkpoint(path, *lenet.model, nullptr, lenet.scheduler.get(), &lenet.data_gen); });
   EXPECT_EQ(msg, prefix +
                      "the checkpoint's model does not fit this LeNet5: shape/dtype mismatch: fc1.weight "
                      "(expected [120, 400] float32, got [300, 784] float32), fc1.bias (expected [120] float32, "
@@ -246,7 +239,7 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   // Same model, other optimizer type.
   TrainingRun adam = make_run({"mlp", true}, 1, 7);
   const ModulePtr adam_before = adam.model->clone();
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, *adam.model, adam.optimizer.get(), nullptr, nullptr); }),
+  EXPECT_EQ(error_of<ValueError>([&] { load_checkpoint(path, *adam.model, adam.optimizer.get(), nullptr, nullptr); }),
             prefix +
                 "optimizer group 0: expected the options amsgrad, beta1, beta2, eps, lr, weight_decay, got "
                 "dampening, lr, momentum, nesterov, weight_decay (Hint: the checkpoint was saved with another "
@@ -257,7 +250,7 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   TrainingRun partial = make_run({"mlp", false}, 1, 7);
   auto named = partial.model->named_parameters();
   optim::SGD head(optim::NamedParameters(named.begin() + 4, named.end()), optim::SGDOptions{});
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, *partial.model, &head, nullptr, nullptr); }),
+  EXPECT_EQ(error_of<ValueError>([&] { load_checkpoint(path, *partial.model, &head, nullptr, nullptr); }),
             prefix +
                 "optimizer group 0: expected 2 parameters starting 'fc3.weight' at position 0, got 6 with "
                 "'fc1.weight' there (Hint: build the optimizer over the same model's named_parameters, in the "
@@ -265,18 +258,18 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   optim::SGD two_groups(
       std::vector<optim::ParamGroup>{{{named.begin(), named.begin() + 2}, {}}, {{named.begin() + 2, named.end()}, {}}},
       optim::SGDOptions{});
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, *partial.model, &two_groups, nullptr, nullptr); }),
+  EXPECT_EQ(error_of<ValueError>([&] { load_checkpoint(path, *partial.model, &two_groups, nullptr, nullptr); }),
             prefix + "expected 2 optimizer parameter group(s), got 1");
 
   io::Checkpoint wrong_slot = io::load_checkpoint(path);
   wrong_slot.optimizer.set("fc1.weight.momentum_buffer", zeros({3}));
   EXPECT_EQ(
-      error_of([&] { restore_checkpoint(wrong_slot, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
+      error_of<ValueError>([&] { restore_checkpoint(wrong_slot, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
       "restore_checkpoint: optimizer state 'fc1.weight.momentum_buffer': expected float32 [300, 784] like its "
       "parameter, got float32 [3]");
   io::Checkpoint stray = io::load_checkpoint(path);
   stray.optimizer.insert("conv9.weight.momentum_buffer", zeros({3}));
-  EXPECT_EQ(error_of([&] { restore_checkpoint(stray, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
+  EXPECT_EQ(error_of<ValueError>([&] { restore_checkpoint(stray, *partial.model, partial.optimizer.get(), nullptr, nullptr); }),
             "restore_checkpoint: optimizer state 'conv9.weight.momentum_buffer': expected '<parameter>.<slot>' naming "
             "a parameter of this optimizer, got none named 'conv9.weight'");
 }

@@ -13,6 +13,7 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink::testing {
@@ -37,21 +38,6 @@ inline void expect_thread_count_invariant(const std::function<TensorList()>& f) 
   omp_set_num_threads(previous);
   ASSERT_EQ(one.size(), two.size());
   for (std::size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(tensors_identical(one[i], two[i])) << "result " << i;
-}
-
-/// The message of the exception of type E that `f` throws (fails the test if none or another).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw another exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
 }
 
 /// Tensor `name` of section `section` ("inputs", "outputs") of fixture case `c` of `family`.

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// error_of<E>(f): the message of the exception of type E that f throws, for pinning messages.
+/// error_of<E>(f) and expect_message<E>(f, message): pinning the messages of exceptions.
 
 #include <gtest/gtest.h>
 
@@ -22,6 +22,17 @@ std::string error_of(F&& f) {
   }
   ADD_FAILURE() << "did not throw";
   return "";
+}
+
+/// Expects `f` to throw E with exactly `message`.
+template <typename E, typename F>
+void expect_message(F f, const char* message) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception, expected: " << message;
+  } catch (const E& e) {
+    EXPECT_STREQ(e.what(), message);
+  }
 }
 
 }  // namespace shrink::testing

@@ -13,6 +13,7 @@
 #include "autograd/kernels/conv_util.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink {
@@ -295,15 +296,7 @@ TEST(Conv2d, NoGradModeRecordsNothingAndEmptyBatchGivesEmptyOutput) {
   EXPECT_EQ(e.shape(), (Shape{0, 4, 3, 3}));
 }
 
-template <typename E, typename F>
-void expect_message(F f, const char* message) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception, expected: " << message;
-  } catch (const E& e) {
-    EXPECT_STREQ(e.what(), message);
-  }
-}
+using testing::expect_message;
 
 TEST(Conv2d, RejectsBadArgumentsWithClearMessages) {
   Tensor x = zeros({8, 6, 32, 32}), w = zeros({16, 3, 5, 5});

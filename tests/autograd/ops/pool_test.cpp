@@ -13,6 +13,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink {
@@ -244,15 +245,7 @@ TEST(Pooling, OneAndTwoThreadsGiveBitIdenticalResults) {
   for (std::size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(testing::tensors_identical(one[i], two[i])) << i;
 }
 
-template <typename E, typename F>
-void expect_message(F f, const char* message) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception, expected: " << message;
-  } catch (const E& e) {
-    EXPECT_STREQ(e.what(), message);
-  }
-}
+using testing::expect_message;
 
 TEST(Pooling, RejectsBadArgumentsWithClearMessages) {
   Tensor x = zeros({1, 2, 4, 4});

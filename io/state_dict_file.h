@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// HDF5 state_dict and masks files (DESIGN.md §4).
+/// HDF5 state_dict and masks files (docs/architecture.md).
 ///
 /// State_dict file: one dataset per entry at the root, named exactly by the dotted key
 /// (`features.0.weight`), PyTorch layout and shape, stored in the tensor's own dtype (float32,

@@ -55,7 +55,7 @@ void save_checkpoint(const std::string& path, const Module& model, const optim::
 std::int64_t load_checkpoint(const std::string& path, Module& model, optim::Optimizer* optimizer,
                              optim::LRScheduler* scheduler, Generator* rng = &default_generator());
 
-/// Writes the model's state_dict as an HDF5 state_dict file (DESIGN.md §4), atomically; PyTorch
+/// Writes the model's state_dict as an HDF5 state_dict file (docs/architecture.md), atomically; PyTorch
 /// reads it with `{k: torch.from_numpy(f[k][()]) for k in h5py.File(path)}`.
 void save_weights(const Module& model, const std::string& path);
 

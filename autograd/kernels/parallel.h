@@ -2,7 +2,7 @@
 /// \file
 /// The one way kernels parallelise: OpenMP over an index range, never nested.
 ///
-/// Determinism rule (DESIGN.md §8): a kernel's result must not depend on the thread count. Work
+/// Determinism rule (docs/architecture.md): a kernel's result must not depend on the thread count. Work
 /// split with parallel_for must write disjoint outputs; reductions split their range into
 /// fixed-size chunks (chunk_count/chunk_range), reduce each chunk, then add the chunk results in
 /// chunk order, so the rounding is the same on 1 or 64 threads.

@@ -5,7 +5,7 @@
 ///
 /// Every reduction is decomposed as outer x R x inner on a contiguous buffer (the reduced dims
 /// merged into R). Sums accumulate in double and split R into fixed-size chunks that are added
-/// in chunk order, so results never depend on the thread count (DESIGN.md §8).
+/// in chunk order, so results never depend on the thread count (docs/architecture.md).
 
 #include <cstdint>
 #include <utility>

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The small classic models of the zoo: MLP (LeNet-300-100), Naive (NNI's MNIST model), LeNet5.
-/// Names, shapes and forward match shared/reference/models.py.
+/// Names, shapes and forward match tests/reference/models.py.
 
 #include "nn/layers.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// InceptionSmall: two blocks of three concatenated branches (1×1 16, 3×3 24, 5×5 8 → 48), as in
-/// shared/reference/models.py.
+/// tests/reference/models.py.
 
 #include "nn/layers.h"
 

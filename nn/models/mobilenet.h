@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// MobileNetSmall: depthwise-separable blocks (stem 16, then 32 s2, 64 s2, 128, 128), as in
-/// shared/reference/models.py.
+/// tests/reference/models.py.
 
 #include "nn/layers.h"
 

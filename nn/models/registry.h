@@ -12,7 +12,7 @@ namespace shrink::models {
 /// A new model by zoo name (mlp, naive, lenet5, vgg_small, resnet20, mobilenet_small,
 /// inception_small), initialised from the default generator; throws ValueError listing the names.
 nn::ModulePtr create(const std::string& name);
-/// Every zoo name, in the order of shared/reference/models.py.
+/// Every zoo name, in the order of tests/reference/models.py.
 std::vector<std::string> names();
 
 }  // namespace shrink::models

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// ResNet20 (CIFAR-style, 3 stages × 3 BasicBlocks, 16/32/64 channels, 1 input channel), as in
-/// shared/reference/models.py.
+/// tests/reference/models.py.
 
 #include "nn/layers.h"
 

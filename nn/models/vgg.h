@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// VGGSmall: features.{0,3,7,10,14,17} convs, {1,4,8,11,15,18} BNs, {6,13,20} max pools,
-/// classifier 1152→10 (shared/reference/models.py).
+/// classifier 1152→10 (tests/reference/models.py).
 
 #include "nn/layers.h"
 

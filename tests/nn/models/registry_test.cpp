@@ -1,4 +1,4 @@
-// The zoo against shared/reference/models.py (tests/fixtures/models.json): state_dict keys,
+// The zoo against tests/reference/models.py (tests/fixtures/models.json): state_dict keys,
 // shapes and dtypes, parameter and MAC counts, the printed tree, and logits with deterministic
 // weights in eval and train mode.
 #include "nn/models/registry.h"

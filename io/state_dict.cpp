@@ -17,7 +17,7 @@ void StateDict::set(const std::string& name, const Tensor& tensor) {
   }
 }
 
-const Tensor& StateDict::at(const std::string& name) const {
+const Tensor& StateDict::at(const std::string& name) const& {
   auto it = index_.find(name);
   if (it == index_.end()) {
     std::string some;
@@ -27,6 +27,8 @@ const Tensor& StateDict::at(const std::string& name) const {
   }
   return entries_[it->second].second;
 }
+
+Tensor StateDict::at(const std::string& name) const&& { return static_cast<const StateDict&>(*this).at(name); }
 
 bool StateDict::erase(const std::string& name) {
   auto it = index_.find(name);

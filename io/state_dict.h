@@ -23,7 +23,10 @@ class StateDict {
   void set(const std::string& name, const Tensor& tensor);
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   /// The tensor named `name`; throws IndexError listing a few present keys when absent.
-  const Tensor& at(const std::string& name) const;
+  const Tensor& at(const std::string& name) const&;
+  /// On a temporary (`model.state_dict().at("w")`) the tensor is returned by value: a reference
+  /// would point into the destroyed StateDict. Tensor is a shared handle, so this copies no data.
+  Tensor at(const std::string& name) const&&;
   /// Removes `name` if present; returns whether it was.
   bool erase(const std::string& name);
 

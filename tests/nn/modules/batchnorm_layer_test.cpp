@@ -72,7 +72,7 @@ TEST(BatchNorm2d, StateDictHasPyTorchsFiveEntriesWithAnInt64Counter) {
   BatchNorm2d m(4);
   EXPECT_EQ(m.state_dict().keys(),
             (std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}));
-  const Tensor& counter = m.state_dict().at("num_batches_tracked");
+  const Tensor counter = m.state_dict().at("num_batches_tracked");  // a handle: the StateDict is a temporary
   EXPECT_EQ(counter.dtype(), DType::Int64);
   EXPECT_EQ(counter.shape(), Shape{});
   EXPECT_EQ(counter.item<std::int64_t>(), 0);

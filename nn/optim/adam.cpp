@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/kernels/parallel.h"
+#include "nn/optim/torch_arith.h"
 
 namespace shrink::optim {
 namespace {
@@ -32,22 +33,29 @@ Adam::Adam(std::string name, std::vector<ParamGroup> groups, const AdamOptions& 
   }
 }
 
+// PyTorch 1.13's _single_tensor_adam(w), operation by operation (see torch_arith.h): every
+// coefficient is computed in double and rounded to float once, as the Python scalars are.
 void Adam::step() {
+  using detail::fused_multiply_add;
   NoGradGuard no_grad;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const double lr = option(g, "lr"), b1 = option(g, "beta1"), b2 = option(g, "beta2");
-    const auto eps = static_cast<float>(option(g, "eps")), wd = static_cast<float>(option(g, "weight_decay"));
+    const double wd = option(g, "weight_decay");
+    const auto beta1 = static_cast<float>(b1), beta2 = static_cast<float>(b2);
+    const auto one_minus_beta1 = static_cast<float>(1.0 - b1), one_minus_beta2 = static_cast<float>(1.0 - b2);
+    const auto eps = static_cast<float>(option(g, "eps"));
+    // AdamW: param.mul_(1 - lr·wd); Adam: grad.add(param, alpha=wd).
+    const auto decay = static_cast<float>(decoupled_weight_decay_ ? 1.0 - lr * wd : 1.0);
+    const auto coupled_wd = static_cast<float>(decoupled_weight_decay_ ? 0.0 : wd);
     const bool amsgrad = option(g, "amsgrad") != 0;
     for (auto& [name, param] : groups_[g].params) {
       Tensor grad = param.grad();
       if (!grad.defined()) continue;
       const std::int64_t t = ++step_count(name);
-      const double bc1 = 1.0 - std::pow(b1, static_cast<double>(t));
-      const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, static_cast<double>(t)));
-      const auto step_size = static_cast<float>(lr / bc1), bc2_sqrt_f = static_cast<float>(bc2_sqrt);
-      const auto beta1 = static_cast<float>(b1), beta2 = static_cast<float>(b2);
-      const float decay = decoupled_weight_decay_ ? static_cast<float>(1.0 - lr * wd) : 1.0f;
-      const float coupled_wd = decoupled_weight_decay_ ? 0.0f : wd;
+      const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(t));
+      const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(t));
+      const auto neg_step_size = static_cast<float>(-(lr / bias_correction1));
+      const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
       float* p = static_cast<float*>(param.raw_data());
       const float* d = grad.data<float>();
       float* m = slot(name, "exp_avg", param).data<float>();
@@ -55,13 +63,14 @@ void Adam::step() {
       float* vmax = amsgrad ? slot(name, "max_exp_avg_sq", param).data<float>() : nullptr;
       kernels::parallel_for(param.numel(), 65536, [&](std::int64_t s, std::int64_t e) {
         for (std::int64_t i = s; i < e; ++i) {
-          p[i] *= decay;
-          const float gi = d[i] + coupled_wd * p[i];
-          m[i] += (gi - m[i]) * (1.0f - beta1);  // PyTorch's lerp form
-          v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+          if (decoupled_weight_decay_) p[i] *= decay;
+          const float gi = coupled_wd != 0.0f ? fused_multiply_add(p[i], coupled_wd, d[i]) : d[i];
+          m[i] = fused_multiply_add(gi, one_minus_beta1, m[i] * beta1);
+          v[i] = fused_multiply_add(one_minus_beta2 * gi, gi, v[i] * beta2);
           float vi = v[i];
           if (vmax) vi = vmax[i] = std::max(vmax[i], vi);
-          p[i] -= step_size * m[i] / (std::sqrt(vi) / bc2_sqrt_f + eps);  // PyTorch's operation order
+          const float denom = std::sqrt(vi) / bias_correction2_sqrt + eps;
+          p[i] += neg_step_size * m[i] / denom;
         }
       });
     }

@@ -2,6 +2,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/kernels/parallel.h"
+#include "nn/optim/torch_arith.h"
 
 namespace shrink::optim {
 namespace {
@@ -26,11 +27,16 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
   }
 }
 
+// PyTorch 1.13's _single_tensor_sgd, operation by operation (see torch_arith.h): d = grad.add(p,
+// alpha=wd); buf.mul_(μ).add_(d, alpha=1 − τ); d = d.add(buf, alpha=μ) (Nesterov); p.add_(d,
+// alpha=−lr). Every coefficient is computed in double and rounded to float once.
 void SGD::step() {
+  using detail::fused_multiply_add;
   NoGradGuard no_grad;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
-    const auto lr = static_cast<float>(option(g, "lr")), mu = static_cast<float>(option(g, "momentum"));
-    const auto damp = static_cast<float>(option(g, "dampening")), wd = static_cast<float>(option(g, "weight_decay"));
+    const auto neg_lr = static_cast<float>(-option(g, "lr")), mu = static_cast<float>(option(g, "momentum"));
+    const auto one_minus_damp = static_cast<float>(1.0 - option(g, "dampening"));
+    const auto wd = static_cast<float>(option(g, "weight_decay"));
     const bool nesterov = option(g, "nesterov") != 0;
     for (auto& [name, param] : groups_[g].params) {
       Tensor grad = param.grad();
@@ -41,12 +47,12 @@ void SGD::step() {
       float* buf = mu != 0 ? slot(name, "momentum_buffer", param).data<float>() : nullptr;
       kernels::parallel_for(param.numel(), 65536, [&](std::int64_t s, std::int64_t e) {
         for (std::int64_t i = s; i < e; ++i) {
-          float di = d[i] + wd * p[i];
+          float di = wd != 0.0f ? fused_multiply_add(p[i], wd, d[i]) : d[i];
           if (buf) {
-            buf[i] = first ? di : mu * buf[i] + (1.0f - damp) * di;
-            di = nesterov ? di + mu * buf[i] : buf[i];
+            buf[i] = first ? di : fused_multiply_add(di, one_minus_damp, buf[i] * mu);
+            di = nesterov ? fused_multiply_add(buf[i], mu, di) : buf[i];
           }
-          p[i] -= lr * di;
+          p[i] = fused_multiply_add(di, neg_lr, p[i]);
         }
       });
     }

@@ -173,8 +173,13 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator* gen = nullptr
 Tensor softmax(const Tensor& x, std::int64_t dim);
 /// log_softmax along `dim`.
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
-/// cross_entropy: logits [N,C], Int64 targets [N] in [0,C); label smoothing ε mixes the one-hot
-/// target with the uniform distribution (PyTorch's formula).
+/// cross_entropy (PyTorch 1.13's F.cross_entropy, without class weights or ignore_index), with
+/// either kind of target:
+/// - class indices: logits [N,C], Int64 target [N] in [0,C); loss_i = −log_softmax(z)[i, t_i];
+/// - class probabilities: float32 target of the shape of logits, [N,C] or [N,C,d...];
+///   loss[n, d...] = −Σ_c t[n,c,d...]·log_softmax(z)[n,c,d...]; Mean divides the sum by N·Πd
+///   (like PyTorch, not by the sum of the targets); the target gets a gradient too.
+/// Label smoothing ε mixes either target with the uniform distribution: t·(1 − ε) + ε/C.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean,
                      float label_smoothing = 0.0f);
 /// nll_loss: log-probabilities [N,C], Int64 targets [N]: -logp[i, t_i].

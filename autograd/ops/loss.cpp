@@ -1,4 +1,5 @@
 // Softmax and losses: softmax, log_softmax, cross_entropy, nll_loss, mse_loss, l1_loss, kl_div.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -163,6 +164,84 @@ void check_pair(const char* op, const Tensor& input, const Tensor& target) {
                      ". Hint: reshape one of them; broadcasting [N] against [N, 1] would compare every pair");
 }
 
+/// cross_entropy against class probabilities: `target` has the shape of `logits` [N, C, d...]
+/// (PyTorch 1.13's cross_entropy with a float target). t' = t·(1 − ε) + ε/C (smoothing, computed
+/// like PyTorch: both scalars rounded to float), loss[n, d...] = −Σ_c t'·log_softmax(z) over C;
+/// Mean divides by N·Πd (not by Σ t'). d/dz = scale·(softmax(z)·Σ_c t' − t'),
+/// d/dt = −scale·(1 − ε)·log_softmax(z).
+Tensor cross_entropy_probabilities(const Tensor& logits, const Tensor& target, Reduction reduction,
+                                   float label_smoothing) {
+  const char* op = "cross_entropy";
+  SHRINK_CHECK(logits.dtype() == DType::Float32, op, ": expected float32 logits, got ", dtype_name(logits.dtype()));
+  SHRINK_CHECK_SHAPE(logits.dim() >= 2, op, ": expected logits of shape [N, C] or [N, C, d...], got ",
+                     shape_str(logits.shape()));
+  SHRINK_CHECK_SHAPE(target.shape() == logits.shape(), op,
+                     ": expected a float32 target of class probabilities with the shape of logits ",
+                     shape_str(logits.shape()), ", got ", shape_str(target.shape()),
+                     ". Hint: class-index targets must be int64 (convert with .to(DType::Int64))");
+  const std::int64_t n = logits.size(0), c = logits.size(1);
+  std::int64_t inner = 1;
+  Shape row_shape{n};
+  for (std::int64_t d = 2; d < logits.dim(); ++d) {
+    inner *= logits.size(d);
+    row_shape.push_back(logits.size(d));
+  }
+  Tensor logp = Tensor::empty(logits.shape());
+  kernels::softmax_forward(logits.data<float>(), n, c, inner, true, logp.data<float>());
+  const bool smooth = label_smoothing > 0;
+  const auto keep = static_cast<float>(1.0 - double(label_smoothing));
+  const auto spread = static_cast<float>(double(label_smoothing) / static_cast<double>(c));
+  auto smoothed = [smooth, keep, spread](float t) { return smooth ? t * keep + spread : t; };
+
+  // Rows of C·inner elements in parallel, about 16K elements per task.
+  const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(c * inner, 1));
+  Tensor rows = Tensor::empty(row_shape);
+  {
+    const float *lp = logp.data<float>(), *t = target.data<float>();
+    float* pr = rows.data<float>();
+    kernels::parallel_for(n, grain, [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i)
+        for (std::int64_t k = 0; k < inner; ++k) {
+          double acc = 0;
+          for (std::int64_t j = 0; j < c; ++j) {
+            const std::int64_t at = (i * c + j) * inner + k;
+            acc += double(smoothed(t[at])) * lp[at];
+          }
+          pr[i * inner + k] = static_cast<float>(-acc);
+        }
+    });
+  }
+  Tensor out = reduce_rows(rows, reduction);
+  const bool need_target = target.requires_grad();
+  return record(
+      op, out, {logits, target},
+      [logp, target = target.detach(), reduction, smoothed, keep, n, c, inner, grain, need_target](const Tensor& g) {
+        const bool per_row = reduction == Reduction::None;
+        const float scale = per_row ? 0.0f : row_scale(g, reduction, n * inner);
+        const float *lp = logp.data<float>(), *t = target.data<float>(), *pg = g.data<float>();
+        Tensor gz = Tensor::empty(logp.shape()), gt = need_target ? Tensor::empty(logp.shape()) : Tensor();
+        float* pgz = gz.data<float>();
+        float* pgt = need_target ? gt.data<float>() : nullptr;
+        kernels::parallel_for(n, grain, [&](std::int64_t i0, std::int64_t i1) {
+          for (std::int64_t i = i0; i < i1; ++i)
+            for (std::int64_t k = 0; k < inner; ++k) {
+              const float sc = per_row ? pg[i * inner + k] : scale;
+              double total = 0;
+              for (std::int64_t j = 0; j < c; ++j) total += smoothed(t[(i * c + j) * inner + k]);
+              for (std::int64_t j = 0; j < c; ++j) {
+                const std::int64_t at = (i * c + j) * inner + k;
+                pgz[at] = static_cast<float>(sc * (std::exp(double(lp[at])) * total - smoothed(t[at])));
+                if (pgt) pgt[at] = -sc * keep * lp[at];
+              }
+            }
+        });
+        return TensorList{gz, gt};
+      },
+      {{"reduction", std::string(reduction_name(reduction))},
+       {"label_smoothing", double(label_smoothing)},
+       {"target", std::string("probabilities")}});
+}
+
 }  // namespace
 
 // softmax: exp(x − max)/Σexp(x − max) along dim. d/dx = y·(g − Σ g·y).
@@ -173,11 +252,16 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) { return softmax_impl(x, d
 
 // cross_entropy: (1 − ε)·(−log p[t]) + ε/C·Σ_c(−log p[c]) per sample (PyTorch's label smoothing),
 // fused with the log-softmax. d/dz = scale·(softmax − (1 − ε)·onehot(t) − ε/C).
+// A float32 target holds class probabilities instead (cross_entropy_probabilities above).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, float label_smoothing) {
   check_reduction("cross_entropy", reduction);
-  check_class_targets("cross_entropy", "logits", logits, target);
   SHRINK_CHECK(label_smoothing >= 0.0f && label_smoothing <= 1.0f,
                "cross_entropy: expected label_smoothing in [0, 1], got ", label_smoothing);
+  SHRINK_CHECK(target.dtype() == DType::Int64 || target.dtype() == DType::Float32,
+               "cross_entropy: expected an int64 target of class indices or a float32 target of class "
+               "probabilities, got ", dtype_name(target.dtype()));
+  if (target.dtype() == DType::Float32) return cross_entropy_probabilities(logits, target, reduction, label_smoothing);
+  check_class_targets("cross_entropy", "logits", logits, target);
   const std::int64_t n = logits.size(0), c = logits.size(1);
   Tensor rows = Tensor::empty({n}), row_max = Tensor::empty({n}), row_logsum = Tensor::empty({n});
   kernels::cross_entropy_forward(logits.data<float>(), target.data<std::int64_t>(), n, c, label_smoothing,

@@ -145,9 +145,12 @@ TEST(CrossEntropy, ErrorsNameTheSampleTheValueAndTheFix) {
               cross_entropy(logits, from_vector(std::vector<std::int64_t>{-1, 2, 3, 4}, {4}));
             }),
             "cross_entropy: expected target values in [0, 10), got -1 at sample 0");
-  EXPECT_EQ(error_of<ValueError>([&] { cross_entropy(logits, zeros({4})); }),
-            "cross_entropy: expected int64 targets, got float32. Hint: targets must be int64 class indices "
-            "(convert with .to(DType::Int64))");
+  EXPECT_EQ(error_of<ShapeError>([&] { cross_entropy(logits, zeros({4})); }),
+            "cross_entropy: expected a float32 target of class probabilities with the shape of logits [4, 10], "
+            "got [4]. Hint: class-index targets must be int64 (convert with .to(DType::Int64))");
+  EXPECT_EQ(error_of<ValueError>([&] { cross_entropy(logits, zeros({4}, DType::UInt8)); }),
+            "cross_entropy: expected an int64 target of class indices or a float32 target of class probabilities, "
+            "got uint8");
   EXPECT_EQ(error_of<ShapeError>([&] {
               cross_entropy(logits, zeros({4, 1}, DType::Int64));
             }),
@@ -175,6 +178,80 @@ TEST(CrossEntropy, ResultsDoNotDependOnTheThreadCount) {
     Tensor loss = cross_entropy(logits, target, Reduction::Mean, 0.1f);
     loss.backward();
     return TensorList{loss, logits.grad()};
+  });
+}
+
+// ---- cross_entropy with class probabilities -------------------------------------------------------
+
+TEST(CrossEntropyProbabilities, MatchesTorchForEveryReductionWithAndWithoutLabelSmoothing) {
+  std::vector<std::string> cases{"cross_entropy_probs_unnormalised_mean", "cross_entropy_probs_nchw_none",
+                                 "cross_entropy_probs_nchw_mean", "cross_entropy_probs_nchw_sum"};
+  for (const char* red : {"none", "mean", "sum"})
+    for (const char* ls : {"0.0", "0.1"}) cases.push_back(std::string("cross_entropy_probs_") + red + "_ls" + ls);
+  for (const std::string& c : cases) {
+    const Reduction r = reduction_of(attrs(c).at("reduction").get<std::string>());
+    const float s = attrs(c).at("label_smoothing").get<float>();
+    // The logits and the target both get gradients, compared with PyTorch's.
+    testing::expect_matches_torch(c, {"logits", "target"},
+                                  [r, s](const TensorList& in) { return cross_entropy(in[0], in[1], r, s); });
+  }
+}
+
+TEST(CrossEntropyProbabilities, MeanDividesByTheNumberOfSamplesNotByTheTargetMass) {
+  Tensor logits = randn({3, 4}), target = full({3, 4}, 0.5f);  // each row sums to 2
+  const float sum = cross_entropy(logits, target, Reduction::Sum).item<float>();
+  EXPECT_FLOAT_EQ(cross_entropy(logits, target).item<float>(), sum / 3);
+  EXPECT_EQ(cross_entropy(logits, target, Reduction::None).shape(), (Shape{3}));
+  EXPECT_EQ(cross_entropy(randn({2, 4, 3, 5}), softmax(randn({2, 4, 3, 5}), 1), Reduction::None).shape(),
+            (Shape{2, 3, 5}));
+}
+
+TEST(CrossEntropyProbabilities, OneHotTargetsEqualClassIndices) {
+  Tensor logits = randn({4, 3});
+  const std::vector<std::int64_t> classes{2, 0, 1, 2};
+  std::vector<float> onehot(12, 0.0f);
+  for (std::size_t i = 0; i < classes.size(); ++i) onehot[i * 3 + static_cast<std::size_t>(classes[i])] = 1.0f;
+  const Tensor index = from_vector(classes, {4}), probs = from_vector(onehot, {4, 3});
+  for (float s : {0.0f, 0.3f})
+    EXPECT_TENSOR_NEAR(cross_entropy(logits, probs, Reduction::None, s),
+                       cross_entropy(logits, index, Reduction::None, s), 1e-6, 1e-6);
+}
+
+TEST(CrossEntropyProbabilities, GradcheckForLogitsAndTargetForEveryReductionAndSmoothing) {
+  for (Reduction r : {Reduction::None, Reduction::Mean, Reduction::Sum})
+    for (float s : {0.0f, 0.25f}) {
+      SCOPED_TRACE("smoothing " + std::to_string(s));
+      EXPECT_TRUE(gradchecks([&](const TensorList& in) { return cross_entropy(in[0], in[1], r, s); },
+                             {randn_leaf({5, 4}, 1), randn_leaf({5, 4}, 2)}));
+      EXPECT_TRUE(gradchecks([&](const TensorList& in) { return cross_entropy(in[0], in[1], r, s); },
+                             {randn_leaf({2, 3, 2, 2}, 3), randn_leaf({2, 3, 2, 2}, 4)}));
+    }
+}
+
+TEST(CrossEntropyProbabilities, RecordsTheTargetKind) {
+  Tensor out = cross_entropy(randn_leaf({2, 3}, 1), softmax(randn({2, 3}), 1), Reduction::Mean, 0.1f);
+  ASSERT_TRUE(out.grad_fn());
+  EXPECT_EQ(out.grad_fn()->op, "cross_entropy");
+  EXPECT_EQ(std::get<std::string>(*out.grad_fn()->attr("target")), "probabilities");
+  EXPECT_EQ(std::get<std::string>(*out.grad_fn()->attr("reduction")), "mean");
+}
+
+TEST(CrossEntropyProbabilities, ErrorsNameTheShapesAndTheFix) {
+  EXPECT_EQ(error_of<ShapeError>([] { cross_entropy(zeros({4, 10}), zeros({4, 9})); }),
+            "cross_entropy: expected a float32 target of class probabilities with the shape of logits [4, 10], "
+            "got [4, 9]. Hint: class-index targets must be int64 (convert with .to(DType::Int64))");
+  EXPECT_EQ(error_of<ShapeError>([] { cross_entropy(zeros({10}), zeros({10})); }),
+            "cross_entropy: expected logits of shape [N, C] or [N, C, d...], got [10]");
+  EXPECT_EQ(error_of<ValueError>([] { cross_entropy(zeros({2, 3}, DType::Int64), zeros({2, 3})); }),
+            "cross_entropy: expected float32 logits, got int64");
+}
+
+TEST(CrossEntropyProbabilities, ResultsDoNotDependOnTheThreadCount) {
+  testing::expect_thread_count_invariant([] {
+    Tensor logits = randn_leaf({20000, 10}, 1), target = randn_leaf({20000, 10}, 2);
+    Tensor loss = cross_entropy(logits, target, Reduction::Mean, 0.1f);
+    loss.backward();
+    return TensorList{loss, logits.grad(), target.grad()};
   });
 }
 

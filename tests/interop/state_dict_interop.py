@@ -3,7 +3,7 @@
 
 (a) Shrink -> PyTorch: interop_tool builds a Shrink model, saves its weights (nn::save_weights)
     plus an input batch and Shrink's eval-mode logits; PyTorch loads the file into the reference
-    model of shared/reference/models.py with the documented one-liner
+    model of tests/reference/models.py with the documented one-liner
     `{k: torch.from_numpy(f[k][()]) for k in h5py.File(path)}` and must give the same logits.
 (b) PyTorch -> Shrink: PyTorch writes a reference model's state_dict with plain h5py (no Shrink
     attributes, 0-d num_batches_tracked as a scalar dataset); interop_tool loads it
@@ -13,7 +13,7 @@ Logits must agree within max |diff| <= 1e-4. Exit status: 0 on success, 1 on a m
 error, 77 (CTest's SKIP_RETURN_CODE) when torch or h5py is not installed for this interpreter.
 
 usage: /usr/bin/python3 state_dict_interop.py <path/to/interop_tool> <work dir>
-The reference models are looked up in $SHRINK_REFERENCE_DIR, else <repo>/../shared/reference.
+The reference models are looked up in $SHRINK_REFERENCE_DIR, else <repo>/tests/reference.
 """
 import os
 import subprocess
@@ -30,7 +30,7 @@ except ImportError as e:
     sys.exit(SKIP)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REFERENCE = os.environ.get('SHRINK_REFERENCE_DIR', os.path.join(REPO, '..', 'shared', 'reference'))
+REFERENCE = os.environ.get('SHRINK_REFERENCE_DIR', os.path.join(REPO, 'tests', 'reference'))
 sys.path.insert(0, REFERENCE)
 try:
     import models  # noqa: E402

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Side-by-side conv2d timing: Shrink (bench/conv_timing) and PyTorch (Debian's python3-torch) in
-one run, same shapes, same thread count.
+one run, same shapes, same thread count (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS on both sides).
+It prints the BLAS torch loaded and refuses netlib's reference BLAS (bench/torch_baseline.py).
 
   /usr/bin/python3 bench/conv_vs_torch.py build/bench/conv_timing [--threads 2] [--reps 10] [--rounds 3]
 
@@ -18,6 +19,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import torch_baseline
 
 
 def median(v):
@@ -65,9 +68,10 @@ def main():
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--rounds', type=int, default=3)
     a = ap.parse_args()
-    import torch
-    torch.set_num_threads(a.threads)
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+    torch_baseline.set_threads(a.threads)  # before torch is imported: OpenBLAS reads it when loaded
+    print(torch_baseline.check(a.threads))
+    print(f'load average before: {" ".join(f"{x:.2f}" for x in os.getloadavg())}')
+    env = torch_baseline.thread_env(a.threads)
     listing = subprocess.run([a.conv_timing, '--reps', '1', '--warmup', '0'], env=env, check=True,
                              capture_output=True, text=True).stdout
     shapes = [json.loads(line) for line in listing.splitlines() if line.startswith('{')]
@@ -93,6 +97,7 @@ def main():
         print(f'{s["shape"]:<22} {r["shrink"]:>10.2f} {r["torch"]:>10.2f} {ratio:>7.2f}   '
               f'{r["shrink_fwd"]:>10.2f} {r["torch_fwd"]:>10.2f} {fratio:>7.2f}')
     print(f'ratio = torch_time / shrink_time (>= 1.0: Shrink is faster); worst forward+backward ratio {worst:.2f}')
+    print(f'load average after: {" ".join(f"{x:.2f}" for x in os.getloadavg())}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,104 @@
+// fuzz_seeds <dir>: writes the seed inputs of the fuzz targets with the project's own writers
+// (and the idx helpers of the test suite) into <dir>/{idx,state_dict,masks,checkpoint}. Each file
+// is small (a few KB) so that mutations stay fast; together they cover every dtype, 0-d
+// tensors, empty files, gzip, and every part of a checkpoint.
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "autograd/generator.h"
+#include "fuzz/small_run.h"
+#include "io/checkpoint.h"
+#include "io/state_dict_file.h"
+#include "nn/checkpoint.h"
+#include "tests/io/idx_files.h"
+
+namespace {
+
+using namespace shrink;
+namespace fs = std::filesystem;
+
+void write_idx(const fs::path& dir) {
+  using namespace shrink::testing;
+  write_file((dir / "images-2x28x28").string(), idx_images(2, 28, 28, pattern_pixels(2)), false);
+  write_file((dir / "images-3x28x28.gz").string(), idx_images(3, 28, 28, pattern_pixels(3)), true);
+  write_file((dir / "images-0x28x28").string(), idx_images(0, 28, 28, {}), false);
+  write_file((dir / "images-2x4x5").string(), idx_images(2, 4, 5, std::vector<std::uint8_t>(40, 7)), false);
+  write_file((dir / "labels-10").string(), idx_labels(pattern_labels(10)), false);
+  write_file((dir / "labels-3.gz").string(), idx_labels(pattern_labels(3)), true);
+}
+
+/// Every dtype a state_dict file holds, a 0-d tensor and dotted names (as in the io tests).
+io::StateDict every_dtype() {
+  Generator gen(11);
+  io::StateDict sd;
+  sd.insert("features.0.weight", randn({4, 1, 3, 3}, &gen));
+  sd.insert("features.0.bias", randn({4}, &gen));
+  sd.insert("bn.num_batches_tracked", from_vector(std::vector<std::int64_t>{17}, {}).view_as_shape({}));
+  sd.insert("q.weight", from_vector(std::vector<std::int8_t>{-128, -1, 0, 127}, {2, 2}));
+  sd.insert("q.mask", from_vector(std::vector<std::uint8_t>{0, 1, 255}, {3}));
+  return sd;
+}
+
+/// A 0/1 mask for every weight of the small model.
+io::StateDict weight_masks(const nn::Module& model) {
+  io::StateDict masks;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (p.dim() < 2) continue;
+    std::vector<std::uint8_t> bits(static_cast<std::size_t>(p.numel()));
+    for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = i % 3 != 0;
+    masks.insert(name, from_vector(bits, p.shape()));
+  }
+  return masks;
+}
+
+void write_state_dicts(const fs::path& dir, const fuzz::SmallRun& run) {
+  nn::save_weights(*run.model, (dir / "small_model.h5").string());
+  io::save_state_dict(every_dtype(), (dir / "every_dtype.h5").string());
+  io::save_state_dict(io::StateDict(), (dir / "empty.h5").string());
+}
+
+void write_masks(const fs::path& dir, const fuzz::SmallRun& run) {
+  io::save_masks(weight_masks(*run.model), (dir / "small_model.masks.h5").string());
+  io::StateDict one;
+  one.insert("conv.weight", from_vector(std::vector<std::uint8_t>{1, 0, 1, 1, 0}, {5}));
+  io::save_masks(one, (dir / "one.masks.h5").string());
+}
+
+void write_checkpoints(const fs::path& dir, fuzz::SmallRun& run) {
+  // Every part: model, optimizer (momentum buffers after two steps), scheduler, generator,
+  // compressor state and tensors, extra.
+  io::Checkpoint full = nn::make_checkpoint(*run.model, run.optimizer.get(), run.scheduler.get(), 2, &run.rng);
+  full.compressor = {{"pruner", "level"}, {"sparsity", 0.5}, {"step", 3}};
+  full.compressor_tensors = weight_masks(*run.model);
+  full.extra = {{"best_accuracy", 0.875}, {"argv", {"train", "--epochs", "2"}}};
+  io::save_checkpoint(full, (dir / "full.ckpt.h5").string());
+  // Model and epoch only.
+  nn::save_checkpoint((dir / "model_only.ckpt.h5").string(), *run.model, nullptr, nullptr, 0, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: fuzz_seeds <output directory>\n";
+    return 2;
+  }
+  try {
+    const fs::path out = argv[1];
+    for (const char* sub : {"idx", "state_dict", "masks", "checkpoint"}) fs::create_directories(out / sub);
+    manual_seed(0);
+    fuzz::SmallRun run = fuzz::make_small_run();
+    fuzz::train_step(run);
+    fuzz::train_step(run);
+    write_idx(out / "idx");
+    write_state_dicts(out / "state_dict", run);
+    write_masks(out / "masks", run);
+    write_checkpoints(out / "checkpoint", run);
+  } catch (const std::exception& e) {
+    std::cerr << "fuzz_seeds: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -44,7 +44,7 @@ struct Result {
 Result time_model(const std::string& name, int train_batches, int infer_batches, int latency_runs) {
   manual_seed(0);
   auto model = models::create(name);
-  optim::SGD sgd(model->named_parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  optim::SGD sgd(model->named_parameters(), optim::SGDOptions(0.01).momentum(0.9));
   Generator gen(1);
   const Tensor x = randn({128, 1, 28, 28}, &gen);
   const Tensor y = randint(0, 10, {128}, &gen);

@@ -19,6 +19,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "examples/cli.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
 #include "io/data/transforms.h"
@@ -74,30 +75,27 @@ int main(int argc, char** argv) {
   bool resume = false;
   bool augment = false;
 
-  CLI::App app{"Train a Shrink zoo model on Fashion-MNIST and save its weights as HDF5."};
+  CLI::App app{"Train a Shrink zoo model on Fashion-MNIST and save its weights as HDF5.", "train_fmnist"};
   // A later occurrence of an option overrides an earlier one (scripts/demo passes defaults first).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--model", model_name, "Zoo model")->check(CLI::IsMember(models::names()))->capture_default_str();
-  app.add_option("--epochs", epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Training batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--epochs", epochs, "Training epochs")->check(examples::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
   app.add_option("--lr", lr, "Initial learning rate (cosine-annealed to 0)")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::positive())
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
   app.add_option("--out", out, "Where to write the trained weights (HDF5 state_dict)")->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--checkpoint", checkpoint, "Write a checkpoint to this file after every epoch");
   app.add_flag("--resume", resume, "Continue from --checkpoint if it exists");
   app.add_flag("--augment", augment, "Augment training images: random 28x28 crop of the 2-pixel padded image, "
                "random horizontal flip");
-  CLI11_PARSE(app, argc, argv);
-  if (resume && checkpoint.empty()) {
-    std::cerr << "train_fmnist: --resume needs --checkpoint FILE\n";
-    return 2;
-  }
+  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (resume && checkpoint.empty()) return examples::usage_error(app, "--resume needs --checkpoint FILE");
 
   try {
     manual_seed(seed);
@@ -117,11 +115,7 @@ int main(int argc, char** argv) {
         train_set, {.batch_size = batch_size, .shuffle = true, .seed = seed, .transform = train_transform});
     data::DataLoader test_loader(test_set, {.batch_size = 500, .transform = normalize});
 
-    optim::SGDOptions sgd;
-    sgd.lr = lr;
-    sgd.momentum = 0.9;
-    sgd.weight_decay = 5e-4;
-    optim::SGD optimizer(model->named_parameters(), sgd);
+    optim::SGD optimizer(model->named_parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
     optim::CosineAnnealingLR scheduler(optimizer, epochs);
 
     std::int64_t start = 0;

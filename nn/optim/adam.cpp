@@ -9,7 +9,8 @@
 namespace shrink::optim {
 namespace {
 
-std::map<std::string, double> defaults_of(const AdamOptions& o) {
+template <typename Config>
+std::map<std::string, double> defaults_of(const Config& o) {
   return {{"lr", o.lr},   {"beta1", o.beta1},
           {"beta2", o.beta2}, {"eps", o.eps},
           {"weight_decay", o.weight_decay}, {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
@@ -17,13 +18,13 @@ std::map<std::string, double> defaults_of(const AdamOptions& o) {
 
 }  // namespace
 
-Adam::Adam(const NamedParameters& params, const AdamOptions& options)
+Adam::Adam(const NamedParameters& params, const AdamConfig& options)
     : Adam(std::vector<ParamGroup>{ParamGroup{params, {}}}, options) {}
-Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults)
-    : Adam("Adam", std::move(groups), defaults, false) {}
+Adam::Adam(std::vector<ParamGroup> groups, const AdamConfig& defaults)
+    : Adam("Adam", std::move(groups), defaults_of(defaults), false) {}
 
-Adam::Adam(std::string name, std::vector<ParamGroup> groups, const AdamOptions& defaults, bool decoupled)
-    : Optimizer(std::move(name), std::move(groups), defaults_of(defaults)), decoupled_weight_decay_(decoupled) {
+Adam::Adam(std::string name, std::vector<ParamGroup> groups, std::map<std::string, double> defaults, bool decoupled)
+    : Optimizer(std::move(name), std::move(groups), std::move(defaults)), decoupled_weight_decay_(decoupled) {
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     SHRINK_CHECK(option(g, "lr") >= 0, name_, ": expected lr >= 0, got ", option(g, "lr"));
     SHRINK_CHECK(option(g, "beta1") >= 0 && option(g, "beta1") < 1 && option(g, "beta2") >= 0 &&
@@ -77,9 +78,9 @@ void Adam::step() {
   }
 }
 
-AdamW::AdamW(const NamedParameters& params, const AdamOptions& options)
+AdamW::AdamW(const NamedParameters& params, const AdamWConfig& options)
     : AdamW(std::vector<ParamGroup>{ParamGroup{params, {}}}, options) {}
-AdamW::AdamW(std::vector<ParamGroup> groups, const AdamOptions& defaults)
-    : Adam("AdamW", std::move(groups), defaults, true) {}
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWConfig& defaults)
+    : Adam("AdamW", std::move(groups), defaults_of(defaults), true) {}
 
 }  // namespace shrink::optim

@@ -7,17 +7,17 @@
 namespace shrink::optim {
 namespace {
 
-std::map<std::string, double> defaults_of(const SGDOptions& o) {
+std::map<std::string, double> defaults_of(const SGDConfig& o) {
   return {{"lr", o.lr}, {"momentum", o.momentum}, {"dampening", o.dampening}, {"weight_decay", o.weight_decay},
           {"nesterov", o.nesterov ? 1.0 : 0.0}};
 }
 
 }  // namespace
 
-SGD::SGD(const NamedParameters& params, const SGDOptions& options)
+SGD::SGD(const NamedParameters& params, const SGDConfig& options)
     : SGD(std::vector<ParamGroup>{ParamGroup{params, {}}}, options) {}
 
-SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
+SGD::SGD(std::vector<ParamGroup> groups, const SGDConfig& defaults)
     : Optimizer("SGD", std::move(groups), defaults_of(defaults)) {
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     SHRINK_CHECK(option(g, "lr") >= 0, "SGD: expected lr >= 0, got ", option(g, "lr"));

@@ -46,19 +46,12 @@ TrainingRun make_run(const Recipe& recipe, std::uint64_t init_seed, std::uint64_
   manual_seed(init_seed);
   r.model = models::create(recipe.model);
   if (recipe.adam) {
-    optim::AdamOptions o;
-    o.lr = 1e-2;
-    o.weight_decay = 1e-2;
-    auto adam = std::make_unique<optim::AdamW>(r.model->named_parameters(), o);
+    auto adam = std::make_unique<optim::AdamW>(r.model->named_parameters(), optim::AdamWOptions(1e-2).weight_decay(1e-2));
     r.scheduler = std::make_unique<optim::CosineAnnealingLR>(*adam, 5);
     r.optimizer = std::move(adam);
   } else {
-    optim::SGDOptions o;
-    o.lr = 0.05;
-    o.momentum = 0.9;
-    o.weight_decay = 5e-4;
-    o.nesterov = true;
-    auto sgd = std::make_unique<optim::SGD>(r.model->named_parameters(), o);
+    auto sgd = std::make_unique<optim::SGD>(r.model->named_parameters(),
+                                            optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-4).nesterov(true));
     r.scheduler = std::make_unique<optim::StepLR>(*sgd, 2, 0.5);
     r.optimizer = std::move(sgd);
   }

@@ -16,7 +16,7 @@ Tensor param(std::vector<float> v) {
 
 TEST(Optimizer, GroupsOverrideDefaultsAndSetLrReachesEveryGroup) {
   Tensor a = param({1}), b = param({2});
-  SGD sgd({ParamGroup{{{"a", a}}, {}}, ParamGroup{{{"b", b}}, {{"lr", 0.5}, {"momentum", 0.9}}}}, SGDOptions{.lr = 0.1});
+  SGD sgd({ParamGroup{{{"a", a}}, {}}, ParamGroup{{{"b", b}}, {{"lr", 0.5}, {"momentum", 0.9}}}}, SGDConfig{.lr = 0.1});
   EXPECT_DOUBLE_EQ(sgd.lr(0), 0.1);
   EXPECT_DOUBLE_EQ(sgd.lr(1), 0.5);
   EXPECT_DOUBLE_EQ(sgd.option(1, "momentum"), 0.9);
@@ -33,26 +33,26 @@ TEST(Optimizer, GroupsOverrideDefaultsAndSetLrReachesEveryGroup) {
 TEST(Optimizer, UnknownGroupOptionAndSharedParametersAreRejected) {
   Tensor a = param({1});
   try {
-    SGD sgd({ParamGroup{{{"a", a}}, {{"lrate", 0.1}}}}, SGDOptions{});
+    SGD sgd({ParamGroup{{{"a", a}}, {{"lrate", 0.1}}}}, SGDConfig{});
     FAIL();
   } catch (const ValueError& e) {
     EXPECT_STREQ(e.what(), "SGD: parameter group 0 has unknown option 'lrate' (known: dampening, lr, momentum, "
                            "nesterov, weight_decay)");
   }
   try {
-    SGD sgd({ParamGroup{{{"a", a}}, {}}, ParamGroup{{{"a", a}}, {}}}, SGDOptions{});
+    SGD sgd({ParamGroup{{{"a", a}}, {}}, ParamGroup{{{"a", a}}, {}}}, SGDConfig{});
     FAIL();
   } catch (const ValueError& e) {
     EXPECT_STREQ(e.what(), "SGD: parameter 'a' appears in more than one group (or twice in one)");
   }
   Tensor frozen = from_vector(std::vector<float>{1}, {1});
-  EXPECT_THROW(SGD({frozen}, SGDOptions{}), ValueError);
-  EXPECT_THROW(SGD({a}, SGDOptions{.lr = 0.1, .nesterov = true}), ValueError);
+  EXPECT_THROW(SGD({frozen}, SGDConfig{}), ValueError);
+  EXPECT_THROW(SGD({a}, SGDConfig{.lr = 0.1, .nesterov = true}), ValueError);
 }
 
 TEST(Optimizer, ZeroGradClearsOrZeroes) {
   Tensor a = param({1, 2});
-  SGD sgd({a}, SGDOptions{});
+  SGD sgd({a}, SGDConfig{});
   a.set_grad(ones({2}));
   sgd.zero_grad(/*set_to_none=*/false);
   EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{0, 0}));
@@ -62,7 +62,7 @@ TEST(Optimizer, ZeroGradClearsOrZeroes) {
 
 TEST(Optimizer, ParametersWithoutGradientAreSkipped) {
   Tensor a = param({1});
-  Adam adam({a}, AdamOptions{});
+  Adam adam({a}, AdamConfig{});
   adam.step();
   EXPECT_EQ(a.at({0}), 1.0);
   EXPECT_TRUE(adam.state_dict().tensors.empty());
@@ -76,7 +76,7 @@ TEST(Optimizer, StateDictResumesExactly) {
     }
   };
   Tensor p1 = param({1, -2, 3});
-  Adam a({{"w", p1}}, AdamOptions{.lr = 0.01, .amsgrad = true});
+  Adam a({{"w", p1}}, AdamConfig{.lr = 0.01, .amsgrad = true});
   run(a, p1, 3, 0.5f);
   OptimizerState state = a.state_dict();
   EXPECT_TRUE(state.tensors.contains("w.exp_avg"));
@@ -85,7 +85,7 @@ TEST(Optimizer, StateDictResumesExactly) {
   EXPECT_DOUBLE_EQ(state.groups[0]["lr"].get<double>(), 0.01);
 
   Tensor p2 = p1.detach().clone().requires_grad_();
-  Adam b({{"w", p2}}, AdamOptions{.lr = 0.5});
+  Adam b({{"w", p2}}, AdamConfig{.lr = 0.5});
   b.load_state_dict(state);
   EXPECT_DOUBLE_EQ(b.lr(), 0.01);
   run(a, p1, 2, 1.0f);
@@ -95,12 +95,12 @@ TEST(Optimizer, StateDictResumesExactly) {
 
 TEST(Optimizer, LoadingAStateOfAnotherModelFailsClearly) {
   Tensor p = param({1, 2});
-  SGD a({{"w", p}}, SGDOptions{.lr = 0.1, .momentum = 0.9});
+  SGD a({{"w", p}}, SGDConfig{.lr = 0.1, .momentum = 0.9});
   p.set_grad(ones({2}));
   a.step();
   OptimizerState state = a.state_dict();
   Tensor q = param({1, 2});
-  SGD other_names({{"v", q}}, SGDOptions{.lr = 0.1, .momentum = 0.9});
+  SGD other_names({{"v", q}}, SGDConfig{.lr = 0.1, .momentum = 0.9});
   try {
     other_names.load_state_dict(state);
     FAIL();
@@ -109,13 +109,55 @@ TEST(Optimizer, LoadingAStateOfAnotherModelFailsClearly) {
                            "model or group layout?)");
   }
   Tensor r = param({1, 2, 3});
-  SGD other_shape({{"w", r}}, SGDOptions{.lr = 0.1, .momentum = 0.9});
+  SGD other_shape({{"w", r}}, SGDConfig{.lr = 0.1, .momentum = 0.9});
   try {
     other_shape.load_state_dict(state);
     FAIL();
   } catch (const ShapeError& e) {
     EXPECT_STREQ(e.what(), "SGD.load_state_dict: state 'w.momentum_buffer' has shape [2], expected [3]");
   }
+}
+
+// The LibTorch-style chain and the designated initialiser build the same optimizer.
+TEST(Optimizer, ChainableOptionsAndDesignatedInitialisersMeanTheSame) {
+  Tensor a = param({1, 2}), b = param({1, 2});
+  const SGD chained({{"w", a}}, SGDOptions(0.05).momentum(0.9).dampening(0.1).weight_decay(5e-4));
+  const SGD designated({{"w", b}}, {.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 5e-4});
+  EXPECT_EQ(chained.state_dict().groups, designated.state_dict().groups);
+  const SGD nesterov({{"w", a}}, SGDOptions(0.1).momentum(0.9).nesterov(true));
+  EXPECT_EQ(nesterov.option(0, "nesterov"), 1.0);
+
+  const Adam adam_chained({{"w", a}}, AdamOptions(1e-2).betas({0.8, 0.95}).eps(1e-6).weight_decay(0.1).amsgrad(true));
+  const Adam adam_designated({{"w", b}},
+                             {.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.95, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true});
+  EXPECT_EQ(adam_chained.state_dict().groups, adam_designated.state_dict().groups);
+
+  // AdamW's weight decay defaults to PyTorch's 1e-2 in both spellings; Adam's to 0.
+  EXPECT_EQ(AdamW({a}, AdamWOptions(1e-3)).option(0, "weight_decay"), 1e-2);
+  EXPECT_EQ(AdamW({a}, {.lr = 1e-3}).option(0, "weight_decay"), 1e-2);
+  EXPECT_EQ(AdamW({a}).option(0, "weight_decay"), 1e-2);
+  EXPECT_EQ(Adam({a}, AdamOptions(1e-3)).option(0, "weight_decay"), 0.0);
+  EXPECT_EQ(AdamW({a}, AdamWOptions(1e-3).weight_decay(0.05)).option(0, "weight_decay"), 0.05);
+}
+
+TEST(Optimizer, OptionsHaveLibTorchGetters) {
+  const SGDOptions sgd = SGDOptions(0.05).momentum(0.9).weight_decay(5e-4).nesterov(true);
+  EXPECT_EQ(sgd.lr(), 0.05);
+  EXPECT_EQ(sgd.momentum(), 0.9);
+  EXPECT_EQ(sgd.dampening(), 0.0);
+  EXPECT_EQ(sgd.weight_decay(), 5e-4);
+  EXPECT_TRUE(sgd.nesterov());
+  EXPECT_EQ(SGDOptions().lr(), SGDConfig{}.lr);
+  const AdamOptions adam = AdamOptions(1e-3).betas({0.8, 0.99}).eps(1e-7).amsgrad(true);
+  EXPECT_EQ(adam.lr(), 1e-3);
+  EXPECT_EQ(adam.betas(), std::make_pair(0.8, 0.99));
+  EXPECT_EQ(adam.eps(), 1e-7);
+  EXPECT_EQ(adam.weight_decay(), 0.0);
+  EXPECT_TRUE(adam.amsgrad());
+  EXPECT_EQ(AdamWOptions().weight_decay(), 1e-2);
+  // From a designated-initialiser config and back.
+  EXPECT_EQ(SGDOptions(SGDConfig{.lr = 0.3}).lr(), 0.3);
+  EXPECT_EQ(AdamOptions(AdamConfig{.beta2 = 0.9}).config().beta2, 0.9);
 }
 
 }  // namespace

@@ -69,37 +69,36 @@ std::function<std::unique_ptr<Optimizer>(Tensor&)> maker(Options options) {
 }
 
 TEST(SGD, MatchesPyTorchOver50Steps) {
-  expect_trajectory_matches_pytorch("sgd_plain", maker<SGD>(SGDOptions{.lr = 0.1}));
-  expect_trajectory_matches_pytorch("sgd_momentum", maker<SGD>(SGDOptions{.lr = 0.1, .momentum = 0.9}));
+  expect_trajectory_matches_pytorch("sgd_plain", maker<SGD>(SGDConfig{.lr = 0.1}));
+  expect_trajectory_matches_pytorch("sgd_momentum", maker<SGD>(SGDConfig{.lr = 0.1, .momentum = 0.9}));
   expect_trajectory_matches_pytorch(
       "sgd_momentum_dampening_wd",
-      maker<SGD>(SGDOptions{.lr = 0.05, .momentum = 0.8, .dampening = 0.3, .weight_decay = 0.01}));
+      maker<SGD>(SGDConfig{.lr = 0.05, .momentum = 0.8, .dampening = 0.3, .weight_decay = 0.01}));
   expect_trajectory_matches_pytorch(
-      "sgd_nesterov_wd", maker<SGD>(SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true}));
+      "sgd_nesterov_wd", maker<SGD>(SGDConfig{.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true}));
 }
 
 TEST(Adam, MatchesPyTorchOver50Steps) {
-  expect_trajectory_matches_pytorch("adam", maker<Adam>(AdamOptions{.lr = 1e-2}));
-  expect_trajectory_matches_pytorch("adam_lr0.1", maker<Adam>(AdamOptions{.lr = 0.1}));
+  expect_trajectory_matches_pytorch("adam", maker<Adam>(AdamConfig{.lr = 1e-2}));
+  expect_trajectory_matches_pytorch("adam_lr0.1", maker<Adam>(AdamConfig{.lr = 0.1}));
   expect_trajectory_matches_pytorch("adam_beta2_0.9999",
-                                    maker<Adam>(AdamOptions{.lr = 3e-2, .beta1 = 0.85, .beta2 = 0.9999, .eps = 1e-7}));
-  expect_trajectory_matches_pytorch("adam_wd_amsgrad", maker<Adam>(AdamOptions{.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.95,
+                                    maker<Adam>(AdamConfig{.lr = 3e-2, .beta1 = 0.85, .beta2 = 0.9999, .eps = 1e-7}));
+  expect_trajectory_matches_pytorch("adam_wd_amsgrad", maker<Adam>(AdamConfig{.lr = 1e-2, .beta1 = 0.8, .beta2 = 0.95,
                                                                                .eps = 1e-6, .weight_decay = 0.1,
                                                                                .amsgrad = true}));
 }
 
 TEST(AdamW, MatchesPyTorchOver50Steps) {
-  expect_trajectory_matches_pytorch("adamw", maker<AdamW>(AdamOptions{.lr = 1e-2, .weight_decay = 1e-2}));
+  expect_trajectory_matches_pytorch("adamw", maker<AdamW>(AdamWConfig{.lr = 1e-2, .weight_decay = 1e-2}));
   expect_trajectory_matches_pytorch("adamw_lr0.1_wd",
-                                    maker<AdamW>(AdamOptions{.lr = 0.1, .beta2 = 0.99, .weight_decay = 0.05}));
+                                    maker<AdamW>(AdamWConfig{.lr = 0.1, .beta2 = 0.99, .weight_decay = 0.05}));
   expect_trajectory_matches_pytorch("adamw_amsgrad",
-                                    maker<AdamW>(AdamOptions{.lr = 3e-3, .weight_decay = 0.05, .amsgrad = true}));
-  EXPECT_DOUBLE_EQ(AdamW::defaults().weight_decay, 1e-2);
+                                    maker<AdamW>(AdamWConfig{.lr = 3e-3, .weight_decay = 0.05, .amsgrad = true}));
 }
 
 void expect_schedule(const std::string& name, const std::function<std::unique_ptr<LRScheduler>(Optimizer&)>& make) {
   Tensor p = zeros({1}).requires_grad_();
-  SGD sgd({p}, SGDOptions{.lr = 0.1});
+  SGD sgd({p}, SGDConfig{.lr = 0.1});
   auto sched = make(sgd);
   const auto expected = fixture_case("optim", name)["attrs"]["lrs"].get<std::vector<double>>();
   for (std::size_t e = 0; e < expected.size(); ++e) {
@@ -118,7 +117,7 @@ TEST(LRScheduler, MatchPyTorch) {
 
 TEST(LRScheduler, WarmupHandsOverToTheNextScheduleAndResumes) {
   Tensor p = zeros({1}).requires_grad_();
-  SGD sgd({p}, SGDOptions{.lr = 1.0});
+  SGD sgd({p}, SGDConfig{.lr = 1.0});
   auto cosine = std::make_shared<CosineAnnealingLR>(sgd, 4, 0.0);
   LinearWarmup warm(sgd, 2, 0.5, cosine);
   EXPECT_DOUBLE_EQ(sgd.lr(), 0.5);

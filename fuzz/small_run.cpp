@@ -10,12 +10,8 @@ SmallRun make_small_run() {
   run.model = std::make_shared<nn::Sequential>(std::initializer_list<nn::ModulePtr>{
       std::make_shared<nn::Linear>(4, 3), std::make_shared<nn::BatchNorm1d>(3), std::make_shared<nn::ReLU>(),
       std::make_shared<nn::Linear>(3, 2)});
-  optim::SGDOptions options;
-  options.lr = 0.1;
-  options.momentum = 0.9;
-  options.weight_decay = 1e-3;
-  options.nesterov = true;
-  run.optimizer = std::make_unique<optim::SGD>(run.model->named_parameters(), options);
+  run.optimizer = std::make_unique<optim::SGD>(run.model->named_parameters(),
+                                               optim::SGDOptions(0.1).momentum(0.9).weight_decay(1e-3).nesterov(true));
   run.scheduler = std::make_unique<optim::StepLR>(*run.optimizer, 2, 0.5);
   return run;
 }

@@ -102,7 +102,10 @@ void expect_schedule(const std::string& name, const std::function<std::unique_pt
   auto sched = make(sgd);
   const auto expected = fixture_case("optim", name)["attrs"]["lrs"].get<std::vector<double>>();
   for (std::size_t e = 0; e < expected.size(); ++e) {
-    EXPECT_NEAR(sgd.lr(), expected[e], 1e-12) << name << " epoch " << e;
+    // The schedules compute in double like PyTorch, in closed form where PyTorch recurses (its
+    // cosine drifts by ~3e-15 relative): the same double up to that, the same float lr exactly.
+    EXPECT_NEAR(sgd.lr(), expected[e], 1e-14 * expected[e]) << name << " epoch " << e;
+    EXPECT_EQ(static_cast<float>(sgd.lr()), static_cast<float>(expected[e])) << name << " epoch " << e;
     sched->step();
   }
 }

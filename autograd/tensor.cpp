@@ -25,7 +25,12 @@ std::string shape_str(const Shape& shape) {
 
 std::int64_t shape_numel(const Shape& shape) {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  bool overflow = false;
+  for (auto d : shape) overflow = __builtin_mul_overflow(n, d, &n) || overflow;
+  if (n == 0) return 0;  // a zero size makes any product exact, whatever came before it
+  // Shapes with a -1 placeholder (reshape) may pass through here; only real sizes can overflow.
+  SHRINK_CHECK_SHAPE(!overflow, "shape_numel: expected a shape whose element count fits in int64, got ",
+                     shape_str(shape));
   return n;
 }
 
@@ -85,11 +90,19 @@ Tensor from_values(const std::vector<T>& values, const Shape& shape) {
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  for (auto d : shape)
+  std::int64_t numel = 1, bytes = 0;
+  bool overflow = false;
+  for (auto d : shape) {
     SHRINK_CHECK(d >= 0, "empty: expected non-negative sizes, got shape ", shape_str(shape));
+    overflow = __builtin_mul_overflow(numel, d, &numel) || overflow;
+  }
+  if (numel == 0) overflow = false;  // [2^62, 4, 0] holds nothing
+  overflow = __builtin_mul_overflow(numel, static_cast<std::int64_t>(element_size(dtype)), &bytes) || overflow;
+  SHRINK_CHECK(!overflow, "empty: expected a shape whose size in bytes fits in int64, got ", shape_str(shape), " of ",
+               dtype_name(dtype));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
-  impl->numel = shape_numel(shape);
+  impl->numel = numel;
   impl->dtype = dtype;
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * element_size(dtype));
   return Tensor(std::move(impl));

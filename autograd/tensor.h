@@ -37,7 +37,8 @@ using GradHook = std::function<Tensor(const Tensor&)>;
 
 /// "[2, 3, 4]".
 std::string shape_str(const Shape& shape);
-/// Product of the sizes (1 for a scalar shape []).
+/// Product of the sizes (1 for a scalar shape []). ShapeError when the product of non-negative
+/// sizes does not fit in int64 (a hostile file's [2^62+1, 4] must not wrap around to 4).
 std::int64_t shape_numel(const Shape& shape);
 /// Normalises a possibly negative dim against `ndim`; throws IndexError naming `where`.
 std::int64_t normalize_dim(std::int64_t dim, std::int64_t ndim, const char* where);
@@ -47,7 +48,8 @@ class Tensor {
   /// An undefined tensor (like an empty Optional): `defined()` is false.
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
-  /// A new uninitialised tensor of the given shape and dtype.
+  /// A new uninitialised tensor of the given shape and dtype. ValueError on a negative size or
+  /// when the element count or the byte size does not fit in int64.
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32);
 
   bool defined() const { return impl_ != nullptr; }

@@ -4,14 +4,12 @@
 #include <utility>
 
 #include "io/atomic_write.h"
-#include "io/hdf5_file.h"
-#include "io/state_dict_file.h"
+#include "io/checkpoint_meta.h"
+#include "io/shrink_file.h"
 
 namespace shrink::io {
 namespace {
 
-/// Dataset attribute marking a 0-d tensor stored with shape [1] (as in state_dict files).
-constexpr const char* kNdimAttr = "ndim";
 /// The root attribute holding the JSON of everything that is not a tensor.
 constexpr const char* kMetaAttr = "meta";
 
@@ -30,82 +28,14 @@ void check_part(const StateDict& part, const char* part_name) {
 }
 
 void write_part(H5File& file, const StateDict& part, const char* part_name) {
-  for (const auto& [key, tensor] : part) {
-    const std::string name = std::string(part_name) + ":" + key;
-    if (tensor.dim() == 0) {
-      file.write_tensor(name, tensor.view_as_shape({1}));
-      file.set_int_attr(name, kNdimAttr, 0);
-    } else {
-      file.write_tensor(name, tensor);
-    }
-  }
+  for (const auto& [key, tensor] : part) write_entry(file, std::string(part_name) + ":" + key, tensor);
 }
 
-nlohmann::json meta_of(const Checkpoint& c) {
-  nlohmann::json meta = nlohmann::json::object();
-  meta["epoch"] = c.epoch;
-  meta["optimizer"] = c.optimizer_groups ? nlohmann::json{{"groups", *c.optimizer_groups}} : nlohmann::json();
-  meta["scheduler"] =
-      c.scheduler_last_epoch ? nlohmann::json{{"last_epoch", *c.scheduler_last_epoch}} : nlohmann::json();
-  meta["rng"] = nlohmann::json::object();
-  for (const auto& [name, state] : c.rng) meta["rng"][name] = state;
-  meta["compressor"] = c.compressor;
-  meta["extra"] = c.extra;
-  return meta;
-}
-
-/// Reads the meta JSON into `c`, checking every field's type.
-void read_meta(const H5File& file, const std::string& prefix, Checkpoint& c) {
+/// Reads the meta JSON into `c` (checked field by field in checkpoint_meta.cpp).
+void read_meta(const H5File& file, Checkpoint& c) {
   const std::optional<std::string> text = file.string_attr("", kMetaAttr);
-  if (!text) throw IOError(prefix + "expected an attribute 'meta', got none");
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw IOError(prefix + "attribute 'meta': expected JSON, got a parse error (" + e.what() + ")");
-  }
-  auto bad = [&](const std::string& field, const std::string& expected, const nlohmann::json& got) {
-    return IOError(prefix + "attribute 'meta': expected " + field + " to be " + expected + ", got " + got.type_name());
-  };
-  if (!meta.is_object()) throw bad("the meta", "an object", meta);
-  if (!meta.contains("epoch") || !meta["epoch"].is_number_integer())
-    throw bad("'epoch'", "an integer", meta.value("epoch", nlohmann::json()));
-  c.epoch = meta["epoch"].get<std::int64_t>();
-
-  const nlohmann::json optimizer = meta.value("optimizer", nlohmann::json());
-  if (!optimizer.is_null()) {
-    if (!optimizer.is_object() || !optimizer.contains("groups") || !optimizer["groups"].is_array())
-      throw bad("'optimizer'", "null or an object with an array 'groups'",
-                optimizer.is_object() ? optimizer.value("groups", nlohmann::json()) : optimizer);
-    c.optimizer_groups = optimizer["groups"];
-  }
-  const nlohmann::json scheduler = meta.value("scheduler", nlohmann::json());
-  if (!scheduler.is_null()) {
-    if (!scheduler.is_object() || !scheduler.contains("last_epoch") || !scheduler["last_epoch"].is_number_integer())
-      throw bad("'scheduler'", "null or an object with an integer 'last_epoch'",
-                scheduler.is_object() ? scheduler.value("last_epoch", nlohmann::json()) : scheduler);
-    c.scheduler_last_epoch = scheduler["last_epoch"].get<std::int64_t>();
-  }
-  const nlohmann::json rng = meta.value("rng", nlohmann::json::object());
-  if (!rng.is_object()) throw bad("'rng'", "an object of strings", rng);
-  for (const auto& [name, state] : rng.items()) {
-    if (!state.is_string()) throw bad("'rng." + name + "'", "a string", state);
-    c.rng[name] = state.get<std::string>();
-  }
-  c.compressor = meta.value("compressor", nlohmann::json());
-  c.extra = meta.value("extra", nlohmann::json());
-}
-
-/// Reads the dataset `name`, restoring a 0-d tensor stored as [1] + ndim = 0.
-Tensor read_entry(const H5File& file, const std::string& name, const std::string& prefix) {
-  Tensor t = file.read_tensor(name);
-  if (const auto ndim = file.int_attr(name, kNdimAttr)) {
-    if (*ndim != 0 || t.shape() != Shape{1})
-      throw IOError(prefix + "dataset '" + name + "': expected ndim = 0 only on shape [1], got ndim = " +
-                    std::to_string(*ndim) + " on shape " + shape_str(t.shape()));
-    t = t.view_as_shape({});
-  }
-  return t;
+  if (!text) throw IOError(file.prefix() + "expected an attribute 'meta', got none");
+  parse_checkpoint_meta(*text, file.prefix() + "attribute 'meta': ", c);
 }
 
 }  // namespace
@@ -120,12 +50,13 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   SHRINK_CHECK(!checkpoint.optimizer_groups || checkpoint.optimizer_groups->is_array(),
                "save_checkpoint: expected optimizer_groups to be a JSON array, got ",
                checkpoint.optimizer_groups ? checkpoint.optimizer_groups->type_name() : "none");
-  const std::string meta = meta_of(checkpoint).dump();
+  SHRINK_CHECK(checkpoint.epoch >= 0, "save_checkpoint: expected an epoch >= 0, got ", checkpoint.epoch);
+  const std::string meta = checkpoint_meta(checkpoint).dump();
+  SHRINK_CHECK(json_nesting_depth(meta, kMaxMetaDepth) <= kMaxMetaDepth, "save_checkpoint: expected compressor and "
+               "extra JSON nested at most ", kMaxMetaDepth - 1, " levels deep, got deeper (the reader would refuse it)");
   write_atomically(path, "save_checkpoint", [&](const std::string& tmp) {
-    H5File file = H5File::create(tmp, "save_checkpoint");
-    file.set_string_attr("", "format", kCheckpointFormat);
-    file.set_int_attr("", "format_version", kFormatVersion);
-    file.set_string_attr("", "producer", kProducer);
+    H5File file = H5File::create(tmp, "save_checkpoint", path);
+    write_header(file, kCheckpointFormat);
     file.set_string_attr("", kMetaAttr, meta);
     write_part(file, checkpoint.model, kModelPart);
     write_part(file, checkpoint.optimizer, kOptimizerPart);
@@ -137,25 +68,9 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
 Checkpoint load_checkpoint(const std::string& path) {
   const char* where = "load_checkpoint";
   const std::string prefix = std::string(where) + ": '" + path + "': ";
-  H5File file = H5File::open_read(path, where);
-
-  const std::optional<std::string> format = file.string_attr("", "format");
-  if (format != std::optional<std::string>(kCheckpointFormat)) {
-    const bool weights = format == std::optional<std::string>(kStateDictFormat) || !format;
-    throw IOError(prefix + "expected format '" + kCheckpointFormat + "', got " +
-                  (format ? "'" + *format + "'" : std::string("none")) +
-                  (weights ? " (Hint: this looks like a weights file; read it with nn::load_weights or "
-                             "io::load_state_dict)"
-                           : ""));
-  }
-  const std::optional<std::int64_t> version = file.int_attr("", "format_version");
-  if (!version) throw IOError(prefix + "expected an attribute 'format_version', got none");
-  if (*version != kFormatVersion)
-    throw IOError(prefix + "unsupported format_version " + std::to_string(*version) + " (this Shrink reads version " +
-                  std::to_string(kFormatVersion) + "; Hint: a newer Shrink wrote it, upgrade to read it)");
-
+  const H5File file = open_shrink_file(path, where, {kCheckpointFormat}, false);
   Checkpoint c;
-  read_meta(file, prefix, c);
+  read_meta(file, c);
   const std::array<std::pair<const char*, StateDict*>, 3> parts{
       {{kModelPart, &c.model}, {kOptimizerPart, &c.optimizer}, {kCompressorPart, &c.compressor_tensors}}};
   for (const std::string& name : file.names()) {
@@ -170,7 +85,7 @@ Checkpoint load_checkpoint(const std::string& path) {
       throw IOError(prefix + "dataset '" + name +
                     "': expected a name starting with 'model:', 'optimizer:' or 'compressor:' followed by a key, got " +
                     (colon == std::string::npos ? std::string("no prefix") : "'" + name.substr(0, colon + 1) + "'"));
-    part->insert(name.substr(colon + 1), read_entry(file, name, prefix));
+    part->insert(name.substr(colon + 1), read_entry(file, name));
   }
   if (!c.optimizer.empty() && !c.optimizer_groups)
     throw IOError(

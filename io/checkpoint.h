@@ -27,12 +27,10 @@
 #include <optional>
 #include <string>
 
+#include "io/file_format.h"
 #include "io/state_dict.h"
 
 namespace shrink::io {
-
-/// The `format` attribute of checkpoint files.
-inline constexpr const char* kCheckpointFormat = "shrink.checkpoint";
 
 struct Checkpoint {
   /// The model's state_dict (parameters and buffers by dotted name).
@@ -57,14 +55,16 @@ struct Checkpoint {
 };
 
 /// Writes `checkpoint` to `path` atomically. ValueError on a key that is empty or contains '/',
-/// an undefined tensor, optimizer tensors without optimizer_groups, or optimizer_groups that are
-/// not a JSON array.
+/// a negative epoch, compressor/extra JSON nested deeper than the reader accepts, an undefined
+/// tensor, optimizer tensors without optimizer_groups, or optimizer_groups that are not a JSON
+/// array.
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 
-/// Reads a checkpoint file. IOError naming the file (and the key) when it is not a checkpoint
-/// (missing or other `format`), has another `format_version`, a missing or malformed `meta`,
-/// a dataset without a known `<part>:` prefix, a group at the root or a tensor of an unsupported
-/// dtype.
+/// Reads a checkpoint file. IOError naming the file (and the key or meta field) when it is not a
+/// checkpoint (missing or other `format`), has another `format_version`, a missing or malformed
+/// `meta` (every field type- and range-checked, see checkpoint_meta.h), a dataset without a known
+/// `<part>:` prefix, a group or link at the root, or a tensor of an unsupported dtype or forged
+/// shape (see hdf5_file.h). Never any other exception type on a hostile file.
 Checkpoint load_checkpoint(const std::string& path);
 
 }  // namespace shrink::io

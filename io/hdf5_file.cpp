@@ -4,24 +4,16 @@
 #include <filesystem>
 #include <system_error>
 
+#include "io/hdf5_detail.h"
+
 namespace shrink::io {
-namespace {
+namespace detail {
 
-/// Deflate chunks are capped at this many bytes so huge tensors compress in pieces.
-constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 20;
-
-herr_t take_innermost(unsigned n, const H5E_error2_t* err, void* out) {
-  // Walking upward, entry 0 is the function where HDF5 detected the error: the most specific.
-  if (n == 0 && err->desc != nullptr) *static_cast<std::string*>(out) = err->desc;
-  return 0;
+std::string with_hdf5_detail(const std::string& what) {
+  const std::string detail = hdf5_error_text();
+  return detail.empty() ? what : what + " (HDF5: " + detail + ")";
 }
 
-herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* out) {
-  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-  return 0;
-}
-
-/// numpy-style name of an HDF5 datatype.
 std::string type_name_of(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const std::size_t size = H5Tget_size(type);
@@ -45,7 +37,6 @@ std::string type_name_of(hid_t type) {
   }
 }
 
-/// The tensor dtype an HDF5 datatype is read as, if any.
 std::optional<DType> dtype_of_type(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const std::size_t size = H5Tget_size(type);
@@ -79,12 +70,50 @@ hid_t file_type(DType dtype) {
   return H5T_STD_U8LE;
 }
 
-std::string with_detail(const std::string& what) {
-  const std::string detail = hdf5_error_text();
-  return detail.empty() ? what : what + " (HDF5: " + detail + ")";
+}  // namespace detail
+
+namespace {
+
+using detail::type_name_of;
+using detail::with_hdf5_detail;
+
+herr_t take_innermost(unsigned n, const H5E_error2_t* err, void* out) {
+  // Walking upward, entry 0 is the function where HDF5 detected the error: the most specific.
+  if (n == 0 && err->desc != nullptr) *static_cast<std::string*>(out) = err->desc;
+  return 0;
+}
+
+/// Root link names and whether each is a hard link, as H5Literate lists them.
+struct LinkList {
+  std::vector<std::string> names;
+  std::string first_non_hard;
+  H5L_type_t non_hard_type = H5L_TYPE_HARD;
+};
+
+herr_t collect_link(hid_t, const char* name, const H5L_info_t* info, void* out) {
+  auto* list = static_cast<LinkList*>(out);
+  if (info->type != H5L_TYPE_HARD) {
+    list->first_non_hard = name;
+    list->non_hard_type = info->type;
+    return 1;  // stop: the file is refused anyway
+  }
+  list->names.emplace_back(name);
+  return 0;
+}
+
+std::string link_kind(H5L_type_t type) {
+  if (type == H5L_TYPE_SOFT) return "a soft link";
+  if (type == H5L_TYPE_EXTERNAL) return "an external link";
+  return "a user-defined link";
 }
 
 const char* object_path(const std::string& object) { return object.empty() ? "." : object.c_str(); }
+
+/// "an array of N" or the type name: what a non-scalar or mistyped attribute holds.
+std::string attr_kind(hid_t type, hid_t space) {
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  return n != 1 ? "an array of " + std::to_string(n) : type_name_of(type);
+}
 
 }  // namespace
 
@@ -116,7 +145,7 @@ bool H5Id::reset() {
 
 std::string H5File::prefix() const { return where_ + ": '" + path_ + "': "; }
 
-void H5File::fail(const std::string& what) const { throw IOError(prefix() + with_detail(what)); }
+void H5File::fail(const std::string& what) const { throw IOError(prefix() + with_hdf5_detail(what)); }
 
 H5File H5File::open_read(const std::string& path, const std::string& where) {
   silence_hdf5_errors();
@@ -130,32 +159,54 @@ H5File H5File::open_read(const std::string& path, const std::string& where) {
     hdf5_error_text();
     throw IOError(pre + "not an HDF5 file (no HDF5 signature found)");
   }
-  if (is_hdf5 < 0) throw IOError(pre + with_detail("cannot be read"));
+  if (is_hdf5 < 0) throw IOError(pre + with_hdf5_detail("cannot be read"));
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) throw IOError(pre + with_detail("cannot be opened"));
+  if (id < 0) throw IOError(pre + with_hdf5_detail("cannot be opened"));
   return H5File(path, where, H5Id(id, H5Fclose));
 }
 
-H5File H5File::create(const std::string& path, const std::string& where) {
+H5File H5File::create(const std::string& path, const std::string& where, const std::string& shown_path) {
   silence_hdf5_errors();
+  const std::string& shown = shown_path.empty() ? path : shown_path;
   H5Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT);
-  if (id < 0) throw IOError(where + ": '" + path + "': " + with_detail("cannot be created"));
-  return H5File(path, where, H5Id(id, H5Fclose));
+  // The 1.8 file format stores an attribute larger than an object header (64 KiB; a big
+  // checkpoint meta as a fixed-length string) in dense storage instead of failing.
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  // H5F_ACC_EXCL opens with O_CREAT|O_EXCL: an existing file or a planted symlink makes it fail.
+  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
+  if (id < 0) {
+    std::error_code ec;
+    const bool exists = std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found;
+    throw IOError(where + ": '" + shown + "': " +
+                  with_hdf5_detail(exists ? "cannot be created: something already exists at '" + path + "'"
+                                          : std::string("cannot be created")));
+  }
+  return H5File(shown, where, H5Id(id, H5Fclose));
 }
 
 std::vector<std::string> H5File::names() const {
-  std::vector<std::string> out;
+  H5G_info_t root{};
+  if (H5Gget_info(id(), &root) < 0) fail("cannot read the root group");
+  if (root.nlinks > kMaxRootLinks)
+    throw IOError(prefix() + "expected at most " + std::to_string(kMaxRootLinks) + " objects at the root, got " +
+                  std::to_string(root.nlinks));
+  LinkList list;
   hsize_t idx = 0;
-  if (H5Literate(id(), H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_name, &out) < 0) {
+  herr_t rc = H5Literate(id(), H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_link, &list);
+  if (rc < 0) {
     // The file does not track creation order: fall back to name order.
     hdf5_error_text();
-    out.clear();
+    list = LinkList{};
     idx = 0;
-    if (H5Literate(id(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &out) < 0) fail("cannot list the root group");
+    rc = H5Literate(id(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link, &list);
+    if (rc < 0) fail("cannot list the root group");
   }
-  return out;
+  if (!list.first_non_hard.empty())
+    throw IOError(prefix() + "'" + list.first_non_hard + "': expected a dataset stored in this file, got " +
+                  link_kind(list.non_hard_type) + " (links are not followed)");
+  return list.names;
 }
 
 bool H5File::contains(const std::string& name) const {
@@ -165,88 +216,27 @@ bool H5File::contains(const std::string& name) const {
   return r > 0;
 }
 
+void H5File::require_hard_link(const std::string& name) const {
+  H5L_info_t info{};
+  if (H5Lget_info(id(), name.c_str(), &info, H5P_DEFAULT) < 0) fail("cannot inspect the link '" + name + "'");
+  if (info.type != H5L_TYPE_HARD)
+    throw IOError(prefix() + "'" + name + "': expected a dataset stored in this file, got " + link_kind(info.type) +
+                  " (links are not followed)");
+}
+
 bool H5File::is_dataset(const std::string& name) const {
   if (!contains(name)) return false;
-  H5Id obj(H5Oopen(id(), name.c_str(), H5P_DEFAULT), H5Oclose);
-  if (!obj.valid()) {
+  require_hard_link(name);
+  H5O_info_t info{};
+  if (H5Oget_info_by_name2(id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
     hdf5_error_text();
     return false;
   }
-  return H5Iget_type(obj.get()) == H5I_DATASET;
-}
-
-void H5File::write_tensor(const std::string& name, const Tensor& tensor, int gzip_level) {
-  if (name.empty() || name == "." || name.find('/') != std::string::npos)
-    throw IOError(prefix() + "expected a dataset name that is not empty, not '.' and has no '/', got '" + name + "'");
-  if (contains(name)) throw IOError(prefix() + "dataset '" + name + "' already exists");
-  SHRINK_CHECK(tensor.defined(), where_, ": '", path_, "': expected a defined tensor for '", name, "'");
-  const Shape& shape = tensor.shape();
-  std::vector<hsize_t> dims(shape.begin(), shape.end());
-  H5Id space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-             H5Sclose);
-  if (!space.valid()) fail("cannot create the dataspace of '" + name + "' with shape " + shape_str(shape));
-  H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  if (gzip_level > 0 && !dims.empty() && tensor.numel() > 0) {
-    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0) fail("cannot compress '" + name + "': this HDF5 has no deflate filter");
-    // Halve dimensions, outermost first, until one chunk is at most kMaxChunkBytes.
-    std::vector<hsize_t> chunk = dims;
-    const std::size_t elem = element_size(tensor.dtype());
-    auto chunk_bytes = [&] {
-      std::size_t b = elem;
-      for (hsize_t c : chunk) b *= c;
-      return b;
-    };
-    for (std::size_t d = 0; d < chunk.size(); ++d)
-      while (chunk_bytes() > kMaxChunkBytes && chunk[d] > 1) chunk[d] = (chunk[d] + 1) / 2;
-    if (H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) < 0 ||
-        H5Pset_deflate(dcpl.get(), static_cast<unsigned>(std::min(gzip_level, 9))) < 0)
-      fail("cannot set up compression for '" + name + "'");
-  }
-  H5Id dset(H5Dcreate2(id(), name.c_str(), file_type(tensor.dtype()), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-            H5Dclose);
-  if (!dset.valid()) fail("cannot create dataset '" + name + "'");
-  if (tensor.numel() > 0 &&
-      H5Dwrite(dset.get(), memory_type(tensor.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.raw_data()) < 0)
-    fail("cannot write dataset '" + name + "'");
-  if (!dset.reset()) fail("cannot finish dataset '" + name + "'");
-}
-
-DatasetInfo H5File::dataset_info(const std::string& name) const {
-  if (!is_dataset(name)) throw IOError(prefix() + "no dataset '" + name + "'");
-  H5Id dset(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!dset.valid()) fail("cannot open dataset '" + name + "'");
-  H5Id type(H5Dget_type(dset.get()), H5Tclose);
-  H5Id space(H5Dget_space(dset.get()), H5Sclose);
-  if (!type.valid() || !space.valid()) fail("cannot inspect dataset '" + name + "'");
-  const int ndims = H5Sget_simple_extent_ndims(space.get());
-  if (ndims < 0) fail("cannot read the shape of dataset '" + name + "'");
-  std::vector<hsize_t> dims(static_cast<std::size_t>(ndims));
-  if (ndims > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  DatasetInfo info;
-  info.shape.assign(dims.begin(), dims.end());
-  info.dtype = dtype_of_type(type.get());
-  info.type_name = type_name_of(type.get());
-  if (H5Sget_simple_extent_type(space.get()) == H5S_NULL) info.type_name = "empty (null dataspace)";
-  return info;
-}
-
-Tensor H5File::read_tensor(const std::string& name) const {
-  const DatasetInfo info = dataset_info(name);
-  if (!info.dtype || info.type_name.rfind("empty", 0) == 0)
-    throw IOError(prefix() + "dataset '" + name + "': expected float32, int64, int8 or uint8 data, got " +
-                  info.type_name);
-  Tensor out = Tensor::empty(info.shape, *info.dtype);
-  if (out.numel() == 0) return out;
-  H5Id dset(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
-  H5Id type(H5Dget_type(dset.get()), H5Tclose);
-  // Enums (numpy bool) are read in their own 1-byte type: no conversion is involved.
-  const hid_t mem = H5Tget_class(type.get()) == H5T_ENUM ? type.get() : memory_type(*info.dtype);
-  if (H5Dread(dset.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw_data()) < 0)
-    fail("cannot read dataset '" + name + "'");
-  return out;
+  return info.type == H5O_TYPE_DATASET;
 }
 
 bool H5File::has_attr(const std::string& object, const std::string& attr) const {
+  if (!object.empty() && contains(object)) require_hard_link(object);
   const htri_t r = H5Aexists_by_name(id(), object_path(object), attr.c_str(), H5P_DEFAULT);
   if (r < 0) fail("cannot look up attribute '" + attr + "' of '" + object_path(object) + "'");
   return r > 0;
@@ -254,16 +244,18 @@ bool H5File::has_attr(const std::string& object, const std::string& attr) const 
 
 void H5File::set_string_attr(const std::string& object, const std::string& attr, const std::string& value) {
   if (has_attr(object, attr)) H5Adelete_by_name(id(), object_path(object), attr.c_str(), H5P_DEFAULT);
-  // Variable-length UTF-8, like h5py writes a Python str: h5py reads it back as str.
+  // Fixed length: readers never touch HDF5's global heap, where corruption can crash libhdf5.
   H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1));
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
   H5Id a(H5Acreate_by_name(id(), object_path(object), attr.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
                            H5P_DEFAULT),
          H5Aclose);
-  const char* data = value.c_str();
-  if (!a.valid() || H5Awrite(a.get(), type.get(), &data) < 0) fail("cannot write attribute '" + attr + "'");
+  std::string buffer = value;
+  buffer.resize(std::max<std::size_t>(value.size(), 1), '\0');
+  if (!a.valid() || H5Awrite(a.get(), type.get(), buffer.data()) < 0) fail("cannot write attribute '" + attr + "'");
 }
 
 void H5File::set_int_attr(const std::string& object, const std::string& attr, std::int64_t value) {
@@ -278,40 +270,43 @@ void H5File::set_int_attr(const std::string& object, const std::string& attr, st
 std::optional<std::string> H5File::string_attr(const std::string& object, const std::string& attr) const {
   if (!has_attr(object, attr)) return std::nullopt;
   H5Id a(H5Aopen_by_name(id(), object_path(object), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!a.valid()) fail("cannot open attribute '" + attr + "'");
   H5Id type(H5Aget_type(a.get()), H5Tclose);
   H5Id space(H5Aget_space(a.get()), H5Sclose);
-  if (!a.valid() || !type.valid() || !space.valid()) fail("cannot open attribute '" + attr + "'");
+  if (!type.valid() || !space.valid()) fail("cannot open attribute '" + attr + "'");
+  const std::string pre = prefix() + "attribute '" + attr + "': ";
   if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_npoints(space.get()) != 1)
-    throw IOError(prefix() + "attribute '" + attr + "': expected a string, got " +
-                  (H5Sget_simple_extent_npoints(space.get()) != 1 ? "an array" : type_name_of(type.get())));
-  std::string value;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-    char* buf = nullptr;
-    if (H5Aread(a.get(), mem.get(), &buf) < 0) fail("cannot read attribute '" + attr + "'");
-    if (buf != nullptr) value = buf;
-    H5free_memory(buf);
-  } else {
-    const std::size_t size = H5Tget_size(type.get());
-    std::string buf(size, '\0');
-    if (H5Aread(a.get(), type.get(), buf.data()) < 0) fail("cannot read attribute '" + attr + "'");
-    value = buf.substr(0, buf.find('\0'));
-    while (!value.empty() && value.back() == ' ') value.pop_back();  // space-padded strings
-  }
+    throw IOError(pre + "expected a string, got " + attr_kind(type.get(), space.get()));
+  if (H5Tis_variable_str(type.get()) != 0)
+    throw IOError(pre + "expected a fixed-length string, got a variable-length string (Hint: Shrink reads only "
+                        "fixed-length strings; from h5py write numpy.bytes_(text))");
+  const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > kMaxStringAttrBytes)
+    throw IOError(pre + "expected a string of 1 to " + std::to_string(kMaxStringAttrBytes) + " bytes, got " +
+                  std::to_string(size));
+  // Read in a memory type of the same size: no conversion, no padding surprises.
+  H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), size);
+  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  std::string buf(size, '\0');
+  if (H5Aread(a.get(), mem.get(), buf.data()) < 0) fail("cannot read attribute '" + attr + "'");
+  std::string value = buf.substr(0, buf.find('\0'));
+  if (H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD)
+    while (!value.empty() && value.back() == ' ') value.pop_back();
   return value;
 }
 
 std::optional<std::int64_t> H5File::int_attr(const std::string& object, const std::string& attr) const {
   if (!has_attr(object, attr)) return std::nullopt;
   H5Id a(H5Aopen_by_name(id(), object_path(object), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!a.valid()) fail("cannot open attribute '" + attr + "'");
   H5Id type(H5Aget_type(a.get()), H5Tclose);
   H5Id space(H5Aget_space(a.get()), H5Sclose);
-  if (!a.valid() || !type.valid() || !space.valid()) fail("cannot open attribute '" + attr + "'");
+  if (!type.valid() || !space.valid()) fail("cannot open attribute '" + attr + "'");
   if (H5Tget_class(type.get()) != H5T_INTEGER || H5Sget_simple_extent_npoints(space.get()) != 1)
     throw IOError(prefix() + "attribute '" + attr + "': expected an integer, got " +
-                  (H5Sget_simple_extent_npoints(space.get()) != 1 ? "an array" : type_name_of(type.get())));
+                  attr_kind(type.get(), space.get()));
   std::int64_t value = 0;
   if (H5Aread(a.get(), H5T_NATIVE_INT64, &value) < 0) fail("cannot read attribute '" + attr + "'");
   return value;

@@ -16,7 +16,8 @@
 /// Masks file: the same layout with `format = "shrink.masks"`, one uint8 0/1 dataset per masked
 /// tensor, named like the tensor it masks, gzip-compressed.
 ///
-/// Writers are atomic (see atomic_write.h). Readers validate the format attribute, the version,
+/// The header and entry convention is io/shrink_file.h's. Writers are atomic (see
+/// atomic_write.h). Readers treat files as hostile (see hdf5_file.h) and validate the format attribute, the version,
 /// every dataset's dtype (and a mask's values) and throw IOError naming the file, the key, what
 /// was expected and what was found. Files without a `format` attribute (a PyTorch state_dict
 /// written with plain h5py) are accepted as they are; a file with another format is refused.
@@ -24,20 +25,11 @@
 #include <cstdint>
 #include <string>
 
+#include "io/file_format.h"
 #include "io/state_dict.h"
 
 namespace shrink::io {
 
-/// The `format` attribute of state_dict files.
-inline constexpr const char* kStateDictFormat = "shrink.state_dict";
-/// The `format` attribute of masks files.
-inline constexpr const char* kMasksFormat = "shrink.masks";
-/// The `format` attribute of model files (a state_dict file plus a `graph` attribute).
-inline constexpr const char* kModelFormat = "shrink.model";
-/// The `format_version` these readers understand and these writers write.
-inline constexpr std::int64_t kFormatVersion = 1;
-/// The `producer` attribute.
-inline constexpr const char* kProducer = "shrink 0.1.0";
 /// gzip level of masks datasets.
 inline constexpr int kMasksGzipLevel = 6;
 
@@ -47,11 +39,12 @@ void save_state_dict(const StateDict& state_dict, const std::string& path);
 /// entries were written.
 StateDict load_state_dict(const std::string& path);
 
-/// Reads a state_dict file and checks it against `expected` (typically `model.state_dict()`):
-/// every entry must have the expected shape and dtype, and with `strict` the keys must match
-/// exactly. Errors are IOErrors naming the file, the key, the expected and the found shape or
-/// dtype, or listing the missing and unexpected keys. The result follows `expected`'s key order
-/// (without `strict`, it holds only the keys present in both).
+/// Reads a state_dict file and checks it against `expected` (typically `model.state_dict()`)
+/// before reading any data: every entry must have the expected shape and dtype, and with `strict`
+/// the keys must match exactly. One IOError names the file and lists every problem at once
+/// (missing, unexpected and mismatched keys, each list capped; see StateDictDiff::message). The
+/// result follows `expected`'s key order (without `strict`, it holds only the keys present in
+/// both).
 StateDict load_state_dict(const std::string& path, const StateDict& expected, bool strict = true);
 
 /// Writes masks (any dtype whose values are all 0 or 1; stored as uint8, gzip) to `path`.

@@ -1,7 +1,10 @@
 #include "nn/checkpoint.h"
 
+#include <cmath>
 #include <set>
+#include <sstream>
 
+#include "io/state_dict_diff.h"
 #include "io/state_dict_file.h"
 
 namespace shrink::nn {
@@ -23,6 +26,51 @@ std::vector<std::string> option_names(const nlohmann::json& group) {
     for (const auto& [key, value] : group.items())
       if (key != "params") names.push_back(key);
   return names;
+}
+
+/// The per-parameter state an optimizer keeps, derived from a group's options (SGD has
+/// "momentum", Adam/AdamW "beta1"); empty for an optimizer this does not know.
+std::optional<std::set<std::string>> expected_slots(const nlohmann::json& group) {
+  if (group.contains("momentum"))
+    return group["momentum"].get<double>() != 0 ? std::set<std::string>{"momentum_buffer"} : std::set<std::string>{};
+  if (group.contains("beta1")) {
+    std::set<std::string> slots{"exp_avg", "exp_avg_sq", "step"};
+    if (group.value("amsgrad", 0.0) != 0) slots.insert("max_exp_avg_sq");
+    return slots;
+  }
+  return std::nullopt;
+}
+
+std::string join_set(const std::set<std::string>& items) { return join({items.begin(), items.end()}); }
+
+/// Checks that every parameter has its optimizer's complete state or none, and none only when
+/// it cannot have been updated (requires_grad false) or no parameter of its group was.
+void check_slots_complete(const io::Checkpoint& c, const optim::Optimizer& optimizer, const std::string& where) {
+  std::map<std::string, std::set<std::string>> present;  // parameter -> its slots in the checkpoint
+  for (const auto& [key, t] : c.optimizer) {
+    const auto dot = key.rfind('.');
+    if (dot != std::string::npos) present[key.substr(0, dot)].insert(key.substr(dot + 1));
+  }
+  for (std::size_t g = 0; g < optimizer.num_groups(); ++g) {
+    const auto slots = expected_slots((*c.optimizer_groups)[g]);
+    if (!slots || slots->empty()) continue;
+    bool any = false;
+    for (const auto& [name, p] : optimizer.group(g).params) any = any || present.count(name) != 0;
+    if (!any) continue;  // saved before the first step
+    for (const auto& [name, p] : optimizer.group(g).params) {
+      const auto it = present.find(name);
+      if (it == present.end() && !p.requires_grad()) continue;
+      const std::set<std::string> got = it == present.end() ? std::set<std::string>{} : it->second;
+      if (got == *slots) continue;
+      std::set<std::string> missing;
+      for (const auto& s : *slots)
+        if (!got.count(s)) missing.insert(s);
+      throw ValueError(where + ": optimizer state of '" + name + "': expected the slots " + join_set(*slots) +
+                       ", got " + (got.empty() ? std::string("none") : join_set(got)) +
+                       (missing.empty() ? "" : " (missing " + join_set(missing) + ")") +
+                       " (Hint: the checkpoint is incomplete or was saved by another optimizer)");
+    }
+  }
 }
 
 /// Checks that the checkpoint's optimizer state fits `optimizer` exactly, so that
@@ -58,10 +106,16 @@ void check_optimizer(const io::Checkpoint& c, const optim::Optimizer& optimizer,
     SHRINK_CHECK(saved_options == expected_options, where, ": optimizer group ", g, ": expected the options ",
                  join(expected_options), ", got ", join(saved_options),
                  " (Hint: the checkpoint was saved with another optimizer type)");
-    for (const auto& name : saved_options)
+    // Every option of SGD and Adam/AdamW (lr, momentum, betas, eps, weight_decay, flags) is >= 0.
+    for (const auto& name : saved_options) {
       SHRINK_CHECK(group[name].is_number(), where, ": optimizer group ", g, ": option '", name,
                    "': expected a number, got ", group[name].type_name());
+      const double v = group[name].get<double>();
+      SHRINK_CHECK(std::isfinite(v) && v >= 0, where, ": optimizer group ", g, ": option '", name,
+                   "': expected a finite number >= 0, got ", v);
+    }
   }
+  check_slots_complete(c, optimizer, where);
   for (const auto& [key, t] : c.optimizer) {
     const auto dot = key.rfind('.');
     const std::string param = dot == std::string::npos ? key : key.substr(0, dot);
@@ -80,27 +134,21 @@ void check_optimizer(const io::Checkpoint& c, const optim::Optimizer& optimizer,
 
 /// Checks that the checkpoint's model state has exactly the keys, shapes and dtypes of `model`.
 void check_model(const io::Checkpoint& c, const Module& model, const std::string& where) {
-  const io::StateDict own = model.state_dict();
-  std::vector<std::string> missing, unexpected, mismatched;
-  for (const auto& [name, t] : own) {
-    if (!c.model.contains(name)) {
-      missing.push_back(name);
-      continue;
-    }
-    const Tensor& saved = c.model.at(name);
-    if (saved.shape() != t.shape() || saved.dtype() != t.dtype())
-      mismatched.push_back(name + " (expected " + shape_str(t.shape()) + " " + std::string(dtype_name(t.dtype())) +
-                           ", got " + shape_str(saved.shape()) + " " + std::string(dtype_name(saved.dtype())) + ")");
-  }
-  for (const auto& [name, t] : c.model)
-    if (!own.contains(name)) unexpected.push_back(name);
-  std::string problems;
-  if (!mismatched.empty()) problems += "; shape/dtype mismatch: " + join(mismatched);
-  if (!missing.empty()) problems += "; missing keys: " + join(missing);
-  if (!unexpected.empty()) problems += "; unexpected keys: " + join(unexpected);
-  if (!problems.empty())
-    throw ValueError(where + ": the checkpoint's model does not fit this " + model.type_name() + ": " +
-                     problems.substr(2) + " (Hint: build the same model as the run that saved the checkpoint)");
+  const io::StateDictDiff diff = io::diff_state_dicts(model.state_dict(), c.model);
+  if (!diff.empty())
+    throw ValueError(where + ": the checkpoint's model does not fit this " + model.type_name() + ": " + diff.message() +
+                     " (Hint: build the same model as the run that saved the checkpoint)");
+}
+
+/// Whether a Generator::state() string holds an all-zero Mersenne Twister state (which would
+/// produce only zeros): "<seed> <312 state words> <index>".
+bool all_zero_engine(const std::string& state) {
+  std::istringstream is(state);
+  std::uint64_t seed = 0, word = 0;
+  is >> seed;
+  for (int i = 0; i < 312; ++i)
+    if (!(is >> word) || word != 0) return false;
+  return true;
 }
 
 }  // namespace
@@ -131,6 +179,7 @@ std::int64_t restore_checkpoint(const io::Checkpoint& checkpoint, Module& model,
   SHRINK_CHECK(scheduler == nullptr || checkpoint.scheduler_last_epoch.has_value(), where,
                ": expected a scheduler state, got a checkpoint saved without scheduler (Hint: pass scheduler = "
                "nullptr to load only the other parts)");
+  SHRINK_CHECK(checkpoint.epoch >= 0, where, ": expected an epoch >= 0, got ", checkpoint.epoch);
   SHRINK_CHECK(scheduler == nullptr || *checkpoint.scheduler_last_epoch >= 0, where,
                ": expected a scheduler last_epoch >= 0, got ", scheduler ? *checkpoint.scheduler_last_epoch : 0);
   const auto rng_state = checkpoint.rng.find(kGeneratorKey);
@@ -145,6 +194,9 @@ std::int64_t restore_checkpoint(const io::Checkpoint& checkpoint, Module& model,
       throw ValueError(where + ": expected a generator state from Generator::state(), got " +
                        std::to_string(rng_state->second.size()) + " characters that do not parse");
     }
+    SHRINK_CHECK(!all_zero_engine(rng_state->second), where,
+                 ": expected a generator state from Generator::state(), got an all-zero state (it would generate "
+                 "only zeros)");
   }
   check_model(checkpoint, model, where);
   if (optimizer != nullptr) check_optimizer(checkpoint, *optimizer, where);

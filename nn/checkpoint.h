@@ -39,9 +39,15 @@ io::Checkpoint make_checkpoint(const Module& model, const optim::Optimizer* opti
 
 /// Restores `model` and every non-null one of `optimizer`, `scheduler`, `rng` from `checkpoint`
 /// and returns its epoch. Everything is validated before anything changes: ValueError (prefixed
-/// with `where`) when the model's keys, shapes or dtypes differ, when a requested part is not in
-/// the checkpoint, or when the optimizer's groups differ (count, parameter names, option names —
-/// e.g. an Adam state for an SGD optimizer). Parts of the checkpoint nobody asks for are ignored.
+/// with `where`) when the epoch is negative, when the model's keys, shapes or dtypes differ (all
+/// differences in one message, see io::StateDictDiff), when a requested part is not in the
+/// checkpoint, when the optimizer's groups differ (count, parameter names, option names — e.g. an
+/// Adam state for an SGD optimizer) or hold an option that is not a finite number >= 0 (a negative
+/// lr), when the optimizer state is incomplete (a parameter lacks a slot its optimizer keeps, e.g.
+/// one momentum buffer missing while the others are there; a parameter may lack all of them only
+/// if it does not require grad or no parameter of its group has state yet), or when the
+/// generator state does not parse or is all zeros. Parts of the checkpoint nobody asks for are
+/// ignored.
 std::int64_t restore_checkpoint(const io::Checkpoint& checkpoint, Module& model, optim::Optimizer* optimizer,
                                 optim::LRScheduler* scheduler, Generator* rng = &default_generator(),
                                 const std::string& where = "restore_checkpoint");

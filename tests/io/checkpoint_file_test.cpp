@@ -57,6 +57,7 @@ void expect_same(const StateDict& got, const StateDict& expected) {
 void write_custom(const std::string& path, const std::optional<std::string>& format,
                   const std::optional<std::int64_t>& version, const std::optional<std::string>& meta,
                   const StateDict& entries = {}) {
+  std::filesystem::remove(path);  // H5File::create never replaces a file
   H5File file = H5File::create(path, "test");
   if (format) file.set_string_attr("", "format", *format);
   if (version) file.set_int_attr("", "format_version", *version);
@@ -193,7 +194,7 @@ TEST(CheckpointFile, RefusesFilesOfOtherFormatsAndVersions) {
   EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(sd); }),
             "load_checkpoint: '" + sd +
                 "': expected format 'shrink.checkpoint', got 'shrink.state_dict' (Hint: this "
-                "looks like a weights file; read it with nn::load_weights or io::load_state_dict)");
+                "is a weights file; read it with nn::load_weights or io::load_state_dict)");
   const std::string plain = dir.file("plain.h5");
   write_custom(plain, std::nullopt, std::nullopt, std::nullopt, [] {
     StateDict s;
@@ -207,7 +208,9 @@ TEST(CheckpointFile, RefusesFilesOfOtherFormatsAndVersions) {
   const std::string masks = dir.file("masks.h5");
   save_masks(StateDict(), masks);
   EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(masks); }),
-            "load_checkpoint: '" + masks + "': expected format 'shrink.checkpoint', got 'shrink.masks'");
+            "load_checkpoint: '" + masks +
+                "': expected format 'shrink.checkpoint', got 'shrink.masks' (Hint: this is a masks file; read it with "
+                "io::load_masks)");
   const std::string v2 = dir.file("v2.h5");
   write_custom(v2, "shrink.checkpoint", 2, R"({"epoch": 0})");
   EXPECT_EQ(error_of<IOError>([&] { load_checkpoint(v2); }),

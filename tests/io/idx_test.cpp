@@ -113,5 +113,50 @@ TEST(Idx, CutOrCorruptGzipStreamsAreIOErrors) {
   EXPECT_EQ(msg.rfind("read_idx_images: '" + dir.file("flipped.gz") + "': corrupt gzip data (", 0), 0u) << msg;
 }
 
+TEST(Idx, AGzipBombStopsRightAfterTheDeclaredSize) {
+  TempDir dir;
+  // The header claims 10 images of 28x28 (7840 bytes); 10 MB of zeros follow (about 10 KB gzipped).
+  std::string bomb = testing::idx_images(10, 28, 28, std::vector<std::uint8_t>(7840, 0));
+  bomb.append(10u << 20, '\0');
+  testing::write_file(dir.file("bomb.gz"), bomb, true);
+  EXPECT_LT(std::filesystem::file_size(dir.file("bomb.gz")), 100000u);
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("bomb.gz")); }),
+            "read_idx_images: '" + dir.file("bomb.gz") +
+                "': expected 7840 bytes for 10 images of 28x28, got more (the decompressed data goes on after them)");
+}
+
+TEST(Idx, ADeclaredSizeTheFileCannotHoldIsRefusedBeforeAllocating) {
+  TempDir dir;
+  // 60000 images of 4096x4096 (1 TB) declared in a file of a few bytes.
+  testing::write_file(dir.file("liar.gz"), testing::idx_images(60000, 4096, 4096, {}), true);
+  const std::uint64_t size = std::filesystem::file_size(dir.file("liar.gz"));
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_images(dir.file("liar.gz")); }),
+            "read_idx_images: '" + dir.file("liar.gz") +
+                "': expected 1006632960000 bytes for 60000 images of 4096x4096, got a gzip file of " +
+                std::to_string(size) + " bytes, which inflates to at most " + std::to_string(size * 1032) +
+                " (Hint: the header is corrupt)");
+  testing::write_file(dir.file("liar"), testing::idx_labels({1, 2}).substr(0, 4) + std::string("\x7f\xff\xff\xff", 4),
+                      false);
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.file("liar")); }),
+            "read_idx_labels: '" + dir.file("liar") + "': truncated data: expected 2147483647 bytes for 2147483647 "
+                                                      "labels, got 0");
+}
+
+TEST(Idx, BytesAfterTheGzipStreamAreRefused) {
+  TempDir dir;
+  testing::write_file(dir.file("l.gz"), testing::idx_labels({1, 2, 3}), true);
+  std::ifstream in(dir.file("l.gz"), std::ios::binary);
+  const std::string gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  testing::write_file(dir.file("garbage.gz"), gz + "garbage", false);
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.file("garbage.gz")); }),
+            "read_idx_labels: '" + dir.file("garbage.gz") +
+                "': expected the file to end with its gzip stream, got trailing bytes after it");
+  // A gzip stream cut right before its CRC trailer is truncated, even though all data is there.
+  testing::write_file(dir.file("nocrc.gz"), gz.substr(0, gz.size() - 8), false);
+  EXPECT_EQ(error_of<IOError>([&] { read_idx_labels(dir.file("nocrc.gz")); }),
+            "read_idx_labels: '" + dir.file("nocrc.gz") +
+                "': truncated gzip stream (the file ends inside the compressed data)");
+}
+
 }  // namespace
 }  // namespace shrink::data

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "autograd/generator.h"
 #include "io/atomic_write.h"
 #include "io/hdf5_file.h"
@@ -43,6 +45,7 @@ void expect_same(const StateDict& got, const StateDict& expected) {
 /// Writes a file with the given root attributes and datasets, bypassing the validating writer.
 void write_custom(const std::string& path, const std::optional<std::string>& format,
                   const std::optional<std::int64_t>& version, const StateDict& entries) {
+  std::filesystem::remove(path);  // H5File::create never replaces a file
   H5File file = H5File::create(path, "test");
   if (format) file.set_string_attr("", "format", *format);
   if (version) file.set_int_attr("", "format_version", *version);
@@ -202,28 +205,45 @@ TEST(StateDictFile, LoadAgainstAModelFollowsItsOrderAndChecksShapesAndDtypes) {
   partial.insert("extra.weight", zeros({2}));
   EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, partial); }),
             "load_state_dict: '" + path +
-                "': expected the keys of the model, got missing keys: extra.weight; unexpected keys: features.0.weight, "
-                "bn.num_batches_tracked, q.weight, q.mask, classifier.weight");
+                "': expected the keys, shapes and dtypes of the model, got missing keys: extra.weight; unexpected "
+                "keys: features.0.weight, bn.num_batches_tracked, q.weight, q.mask, classifier.weight");
   const StateDict loose = load_state_dict(path, partial, /*strict=*/false);
   EXPECT_EQ(loose.keys(), std::vector<std::string>{"features.0.bias"});
 
   StateDict wrong_shape;
   wrong_shape.insert("classifier.weight", zeros({10, 8}));
   EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, wrong_shape, false); }),
-            "load_state_dict: '" + path + "': dataset 'classifier.weight': expected shape [10, 8], got [10, 7]");
+            "load_state_dict: '" + path +
+                "': expected the keys, shapes and dtypes of the model, got shape/dtype mismatch: classifier.weight "
+                "(expected [10, 8] float32, got [10, 7] float32)");
   StateDict wrong_scalar;
   wrong_scalar.insert("bn.num_batches_tracked", zeros({1}, DType::Int64));
   EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, wrong_scalar, false); }),
-            "load_state_dict: '" + path + "': dataset 'bn.num_batches_tracked': expected shape [1], got []");
+            "load_state_dict: '" + path +
+                "': expected the keys, shapes and dtypes of the model, got shape/dtype mismatch: "
+                "bn.num_batches_tracked (expected [1] int64, got [] int64)");
   StateDict wrong_dtype;
   wrong_dtype.insert("q.weight", zeros({2, 2}));
   EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, wrong_dtype, false); }),
-            "load_state_dict: '" + path + "': dataset 'q.weight': expected float32, got int8");
+            "load_state_dict: '" + path +
+                "': expected the keys, shapes and dtypes of the model, got shape/dtype mismatch: q.weight (expected "
+                "[2, 2] float32, got [2, 2] int8)");
   StateDict only_missing;
   only_missing.insert("nope", zeros({1}));
   for (const auto& [k, t] : sd) only_missing.insert(k, t);
   EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, only_missing); }),
-            "load_state_dict: '" + path + "': expected the keys of the model, got missing keys: nope");
+            "load_state_dict: '" + path + "': expected the keys, shapes and dtypes of the model, got missing keys: nope");
+  // Every problem at once, each list capped: a wrong file of many tensors stays readable.
+  StateDict many;
+  for (int i = 0; i < 47; ++i) many.insert("layer" + std::to_string(i) + ".weight", zeros({1}));
+  many.insert("classifier.weight", zeros({10, 8}));
+  EXPECT_EQ(error_of<IOError>([&] { load_state_dict(path, many); }),
+            "load_state_dict: '" + path +
+                "': expected the keys, shapes and dtypes of the model, got missing keys: layer0.weight, "
+                "layer1.weight, layer2.weight, layer3.weight, layer4.weight, layer5.weight, layer6.weight, "
+                "layer7.weight, layer8.weight, layer9.weight, ... and 37 more; unexpected keys: features.0.weight, "
+                "features.0.bias, bn.num_batches_tracked, q.weight, q.mask; shape/dtype mismatch: "
+                "classifier.weight (expected [10, 8] float32, got [10, 7] float32)");
 }
 
 TEST(StateDictFile, SaveRefusesBadKeysAndUndefinedTensors) {
@@ -245,19 +265,23 @@ TEST(StateDictFile, AFailingSaveLeavesTheOldFileIntactAndNoTemporary) {
   const std::string path = dir.file("sd.h5");
   const StateDict old = sample_state_dict();
   save_state_dict(old, path);
-  // The temporary file cannot be created (a non-empty directory is in its way): HDF5 fails.
-  std::filesystem::create_directories(temporary_path(path) + "/blocker");
   StateDict fresh;
   fresh.insert("w", ones({3}));
-  EXPECT_THAT(error_of<IOError>([&] { save_state_dict(fresh, path); }),
-              StartsWith("save_state_dict: '" + temporary_path(path) + "': cannot be created"));
+  // A failure inside HDF5 (no such directory) names the user's path, not the temporary name.
+  const std::string nodir = dir.file("no/such/dir/sd.h5");
+  EXPECT_THAT(error_of<IOError>([&] { save_state_dict(fresh, nodir); }),
+              StartsWith("save_state_dict: '" + nodir + "': cannot be created"));
+  // The rename fails after the data is written (a non-empty directory is in the way).
+  const std::string blocked = dir.file("blocked");
+  std::filesystem::create_directories(blocked + "/keep");
+  EXPECT_THAT(error_of<IOError>([&] { save_state_dict(fresh, blocked); }),
+              StartsWith("save_state_dict: '" + blocked + "': cannot replace the file: "));
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"blocked", "sd.h5"}));
   expect_same(load_state_dict(path), old);
-  std::filesystem::remove_all(temporary_path(path));
-  EXPECT_EQ(dir.entries(), std::vector<std::string>{"sd.h5"});
-  // A successful save then replaces it.
+  // A successful save then replaces the old file.
   save_state_dict(fresh, path);
   expect_same(load_state_dict(path), fresh);
-  EXPECT_EQ(dir.entries(), std::vector<std::string>{"sd.h5"});
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"blocked", "sd.h5"}));
 }
 
 TEST(MasksFile, RoundTripsAsUInt8Gzipped) {
@@ -316,8 +340,8 @@ TEST(MasksFile, ReadErrorsNameTheFileKeyExpectedAndFound) {
   save_state_dict(floats, sd);
   EXPECT_EQ(error_of<IOError>([&] { load_masks(sd); }),
             "load_masks: '" + sd +
-                "': expected format 'shrink.masks', got 'shrink.state_dict' (Hint: this is a state_dict file; read it "
-                "with io::load_state_dict)");
+                "': expected format 'shrink.masks', got 'shrink.state_dict' (Hint: this is a weights file; read it "
+                "with nn::load_weights or io::load_state_dict)");
   const std::string v3 = dir.file("v3.h5");
   write_custom(v3, "shrink.masks", 3, StateDict{});
   EXPECT_EQ(error_of<IOError>([&] { load_masks(v3); }),

@@ -205,6 +205,56 @@ TEST(Checkpoint, ErrorsNameTheFileAndTheMissingPart) {
             "parse");
 }
 
+TEST(Checkpoint, RefusesImplausibleOrIncompleteStateAndChangesNothing) {
+  TrainingRun run = make_run({"mlp", false}, 1, 7);
+  train(run, 1);  // every parameter now has a momentum buffer
+  const io::Checkpoint good = make_checkpoint(*run.model, run.optimizer.get(), run.scheduler.get(), 1, &run.data_gen);
+  TrainingRun target = make_run({"mlp", false}, 2, 8);
+  const ModulePtr before = target.model->clone();
+  const std::string gen_before = target.data_gen.state();
+  auto error_restoring = [&](const io::Checkpoint& c) {
+    return error_of<ValueError>(
+        [&] { restore_checkpoint(c, *target.model, target.optimizer.get(), target.scheduler.get(), &target.data_gen); });
+  };
+  io::Checkpoint negative_epoch = good;
+  negative_epoch.epoch = -1;
+  EXPECT_EQ(error_restoring(negative_epoch), "restore_checkpoint: expected an epoch >= 0, got -1");
+  io::Checkpoint negative_lr = good;
+  (*negative_lr.optimizer_groups)[0]["lr"] = -0.1;
+  EXPECT_EQ(error_restoring(negative_lr),
+            "restore_checkpoint: optimizer group 0: option 'lr': expected a finite number >= 0, got -0.1");
+  io::Checkpoint zero_rng = good;
+  std::string zeros_state = "5";
+  for (int i = 0; i < 312; ++i) zeros_state += " 0";
+  zero_rng.rng["generator"] = zeros_state + " 312";
+  EXPECT_EQ(error_restoring(zero_rng),
+            "restore_checkpoint: expected a generator state from Generator::state(), got an all-zero state (it would "
+            "generate only zeros)");
+  io::Checkpoint no_buffer = good;
+  ASSERT_TRUE(no_buffer.optimizer.erase("fc2.weight.momentum_buffer"));
+  EXPECT_EQ(error_restoring(no_buffer),
+            "restore_checkpoint: optimizer state of 'fc2.weight': expected the slots momentum_buffer, got none "
+            "(missing momentum_buffer) (Hint: the checkpoint is incomplete or was saved by another optimizer)");
+  EXPECT_TRUE(same_state(*target.model, *before));
+  EXPECT_EQ(target.data_gen.state(), gen_before);
+  EXPECT_EQ(target.optimizer->lr(), 0.05);
+  // A checkpoint saved before the first step has no buffers at all: that is complete.
+  TrainingRun fresh = make_run({"mlp", false}, 1, 7);
+  restore_checkpoint(make_checkpoint(*fresh.model, fresh.optimizer.get(), nullptr, 0, nullptr), *target.model,
+                     target.optimizer.get(), nullptr, nullptr);
+
+  TrainingRun adam = make_run({"mlp", true}, 1, 7);
+  train(adam, 1);
+  io::Checkpoint no_moment = make_checkpoint(*adam.model, adam.optimizer.get(), nullptr, 1, nullptr);
+  ASSERT_TRUE(no_moment.optimizer.erase("fc1.weight.exp_avg"));
+  TrainingRun adam_target = make_run({"mlp", true}, 2, 8);
+  EXPECT_EQ(error_of<ValueError>(
+                [&] { restore_checkpoint(no_moment, *adam_target.model, adam_target.optimizer.get(), nullptr, nullptr); }),
+            "restore_checkpoint: optimizer state of 'fc1.weight': expected the slots exp_avg, exp_avg_sq, step, got "
+            "exp_avg_sq, step (missing exp_avg) (Hint: the checkpoint is incomplete or was saved by another "
+            "optimizer)");
+}
+
 TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
@@ -219,11 +269,12 @@ TEST(Checkpoint, RefusesAnotherModelOrOptimizerAndChangesNothing) {
   const std::string msg =
       error_of<ValueError>([&] { load_checkpoint(path, *lenet.model, nullptr, lenet.scheduler.get(), &lenet.data_gen); });
   EXPECT_EQ(msg, prefix +
-                     "the checkpoint's model does not fit this LeNet5: shape/dtype mismatch: fc1.weight "
+                     "the checkpoint's model does not fit this LeNet5: missing keys: conv1.weight, conv1.bias, "
+                     "conv2.weight, conv2.bias; shape/dtype mismatch: fc1.weight "
                      "(expected [120, 400] float32, got [300, 784] float32), fc1.bias (expected [120] float32, "
                      "got [300] float32), fc2.weight (expected [84, 120] float32, got [100, 300] float32), "
                      "fc2.bias (expected [84] float32, got [100] float32), fc3.weight (expected [10, 84] float32, "
-                     "got [10, 100] float32); missing keys: conv1.weight, conv1.bias, conv2.weight, conv2.bias "
+                     "got [10, 100] float32) "
                      "(Hint: build the same model as the run that saved the checkpoint)");
   EXPECT_TRUE(same_state(*lenet.model, *lenet_before));
   EXPECT_EQ(lenet.scheduler->last_epoch(), 0);
@@ -307,10 +358,17 @@ TEST(WeightsFile, LoadChecksKeysShapesAndTheFileBeforeCopying) {
   const ModulePtr before = lenet->clone();
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*lenet, path); }),
             "load_state_dict: '" + path +
-                "': expected the keys of the model, got missing keys: conv1.weight, "
-                "conv1.bias, conv2.weight, conv2.bias");
+                "': expected the keys, shapes and dtypes of the model, got missing keys: conv1.weight, "
+                "conv1.bias, conv2.weight, conv2.bias; shape/dtype mismatch: fc1.weight (expected [120, 400] float32, got [300, 784] float32), fc1.bias (expected [120] "
+                "float32, got [300] float32), fc2.weight (expected [84, 120] float32, got [100, 300] float32), "
+                "fc2.bias (expected [84] float32, got [100] float32), fc3.weight (expected [10, 84] float32, got "
+                "[10, 100] float32)");
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*lenet, path, false); }),
-            "load_state_dict: '" + path + "': dataset 'fc1.weight': expected shape [120, 400], got [300, 784]");
+            "load_state_dict: '" + path +
+                "': expected the keys, shapes and dtypes of the model, got shape/dtype mismatch: fc1.weight (expected [120, 400] float32, got [300, 784] float32), fc1.bias (expected [120] "
+                "float32, got [300] float32), fc2.weight (expected [84, 120] float32, got [100, 300] float32), "
+                "fc2.bias (expected [84] float32, got [100] float32), fc3.weight (expected [10, 84] float32, got "
+                "[10, 100] float32)");
   EXPECT_TRUE(same_state(*lenet, *before));
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*lenet, dir.file("none.h5")); }),
             "load_state_dict: '" + dir.file("none.h5") + "': no such file");
@@ -330,7 +388,7 @@ TEST(WeightsFile, NonStrictLoadCopiesOnlyTheKeysPresentInBoth) {
   const Tensor fc1 = other->state_dict().at("fc1.weight").clone();
   EXPECT_EQ(error_of<IOError>([&] { load_weights(*other, path); }),
             "load_state_dict: '" + path +
-                "': expected the keys of the model, got missing keys: fc1.weight, fc1.bias, "
+                "': expected the keys, shapes and dtypes of the model, got missing keys: fc1.weight, fc1.bias, "
                 "fc2.weight, fc2.bias, fc3.bias; unexpected keys: classifier.weight");
   load_weights(*other, path, false);
   EXPECT_TRUE(testing::tensors_identical(other->state_dict().at("fc3.weight"), mlp->state_dict().at("fc3.weight")));

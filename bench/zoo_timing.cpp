@@ -3,6 +3,7 @@
 // Prints one JSON object per model and line, read by bench/zoo_vs_torch.py.
 //
 //   zoo_timing [--models mlp,naive] [--train-batches 20] [--infer-batches 10] [--latency-runs 200]
+//              [--train-only 1]   (skip inference and latency, e.g. for bench/contention.sh)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -41,7 +42,7 @@ struct Result {
   double train_ips, infer_ips, latency_ms;
 };
 
-Result time_model(const std::string& name, int train_batches, int infer_batches, int latency_runs) {
+Result time_model(const std::string& name, int train_batches, int infer_batches, int latency_runs, bool train_only) {
   manual_seed(0);
   auto model = models::create(name);
   optim::SGD sgd(model->named_parameters(), optim::SGDOptions(0.01).momentum(0.9));
@@ -60,6 +61,7 @@ Result time_model(const std::string& name, int train_batches, int infer_batches,
   auto t0 = Clock::now();
   for (int i = 0; i < train_batches; ++i) train_step();
   const double train_ips = 128.0 * train_batches / seconds_since(t0);
+  if (train_only) return {train_ips, 0.0, 0.0};
 
   model->eval();
   NoGradGuard no_grad;
@@ -85,6 +87,7 @@ Result time_model(const std::string& name, int train_batches, int infer_batches,
 int main(int argc, char** argv) {
   std::vector<std::string> names = models::names();
   int train_batches = 20, infer_batches = 10, latency_runs = 200;
+  bool train_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--models") {
@@ -97,13 +100,15 @@ int main(int argc, char** argv) {
       infer_batches = std::stoi(value);
     } else if (flag == "--latency-runs") {
       latency_runs = std::stoi(value);
+    } else if (flag == "--train-only") {
+      train_only = std::stoi(value) != 0;
     } else {
       std::fprintf(stderr, "zoo_timing: unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
   for (const auto& name : names) {
-    const Result r = time_model(name, train_batches, infer_batches, latency_runs);
+    const Result r = time_model(name, train_batches, infer_batches, latency_runs, train_only);
     std::printf("{\"model\": \"%s\", \"train_ips\": %.1f, \"infer_ips\": %.1f, \"latency_ms\": %.4f, "
                 "\"peak_rss_kb\": %ld}\n",
                 name.c_str(), r.train_ips, r.infer_ips, r.latency_ms, peak_rss_kb());

@@ -2,12 +2,12 @@
 /// \file
 /// GEMM on raw row-major float buffers through Eigen (the one matrix-multiply of Shrink).
 ///
-/// Eigen parallelises large products itself with OpenMP and runs single-threaded when called
-/// from inside a parallel region, so callers choose one level of parallelism: either call gemm
-/// from a serial context (Eigen's threads) or from inside parallel_for (one thread each).
-/// Eigen's own depth blocking differs between its threaded and single-threaded paths, so gemm
-/// feeds it the reduction dimension in fixed blocks of 256 (see gemm.cpp): results do not depend
-/// on the thread count.
+/// Eigen runs single-threaded here (no OpenMP teams); gemm splits large products by rows of C
+/// over parallel_for itself, so it runs on Shrink's threads and their wait policy. Called from
+/// inside parallel_for it runs on the calling thread alone. Row blocks are multiples of 16 rows
+/// and the reduction dimension is fed to Eigen in fixed blocks of 256 (see gemm.cpp), so every
+/// element is computed the same way whatever the split: results do not depend on the thread
+/// count.
 
 #include <cstdint>
 

@@ -55,6 +55,8 @@ class H5Id {
 
 /// At most this many links at the root of a file that is read (checked before iterating).
 inline constexpr hsize_t kMaxRootLinks = 1u << 20;
+/// Written files keep up to this many root links compact (in the object header).
+inline constexpr unsigned kMaxCompactLinks = 4096;
 /// At most this many bytes in a string attribute that is read.
 inline constexpr std::size_t kMaxStringAttrBytes = std::size_t{64} << 20;
 /// deflate cannot expand its input by more than ~1032:1; a dataset claiming more data than

@@ -187,11 +187,18 @@ TEST(HostileHdf5, VariableLengthStringAttributesAreRefused) {
                 "reads only fixed-length strings; from h5py write numpy.bytes_(text))");
 }
 
-TEST(HostileHdf5, WritersUseFixedLengthStrings) {
+TEST(HostileHdf5, WritersUseFixedLengthStringsAndCompactLinks) {
   TempDir dir;
   const std::string path = dir.file("sd.h5");
-  save_state_dict(StateDict{}, path);
+  StateDict sd;  // more than the 8 links after which HDF5 would switch to dense storage
+  for (int i = 0; i < 20; ++i) sd.insert("w" + std::to_string(19 - i), ones({1}));
+  save_state_dict(sd, path);
+  EXPECT_EQ(load_state_dict(path).keys(), sd.keys());  // creation order
   H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  H5G_info_t root{};
+  ASSERT_GE(H5Gget_info(file.get(), &root), 0);
+  EXPECT_EQ(root.storage_type, H5G_STORAGE_TYPE_COMPACT);
+  EXPECT_EQ(root.nlinks, 20u);
   for (const char* attr : {"format", "producer"}) {
     H5Id a(H5Aopen(file.get(), attr, H5P_DEFAULT), H5Aclose);
     H5Id type(H5Aget_type(a.get()), H5Tclose);

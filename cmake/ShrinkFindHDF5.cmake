@@ -1,0 +1,35 @@
+# shrink_find_hdf5(<found_var>)
+# Makes the imported target shrink_deps::hdf5 (HDF5's C library) without needing the C language.
+# CMake's FindHDF5 only finds its C component when C is enabled, and a consumer declaring
+# `project(x CXX)` has not enabled it (a package config file must not enable languages for its
+# consumer). So: pkg-config's `hdf5` module first, then FindHDF5 if C happens to be enabled.
+# Used by Shrink's own build and by the installed shrinkConfig.cmake, so that both link the same
+# target name. Sets <found_var> to TRUE or FALSE in the caller's scope; idempotent.
+function(shrink_find_hdf5 found_var)
+  if(TARGET shrink_deps::hdf5)
+    set(${found_var} TRUE PARENT_SCOPE)
+    return()
+  endif()
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(SHRINK_HDF5 QUIET IMPORTED_TARGET hdf5)
+  endif()
+  if(SHRINK_HDF5_FOUND)
+    set(impl PkgConfig::SHRINK_HDF5)
+  else()
+    get_property(languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+    if(NOT "C" IN_LIST languages)
+      set(${found_var} FALSE PARENT_SCOPE)
+      return()
+    endif()
+    find_package(HDF5 QUIET COMPONENTS C)
+    if(NOT HDF5_FOUND)
+      set(${found_var} FALSE PARENT_SCOPE)
+      return()
+    endif()
+    set(impl HDF5::HDF5)
+  endif()
+  add_library(shrink_deps::hdf5 INTERFACE IMPORTED)
+  target_link_libraries(shrink_deps::hdf5 INTERFACE ${impl})
+  set(${found_var} TRUE PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,50 @@
+#pragma once
+/// \file
+/// The whole public API of Shrink in one include: `#include <shrink/shrink.h>`.
+///
+/// It brings in the autograd (Tensor, ops, the graph hooks, gradcheck), modules and layers,
+/// optimizers and LR schedulers, the model zoo, HDF5 state_dict / masks / checkpoint files, the
+/// data pipeline and the training metrics. Left out on purpose: `autograd/kernels/` (the
+/// compute kernels; internal, and some are compiled for the library's own `-march`) and the io
+/// layer's internal helpers (the HDF5 wrapper and the atomic-write primitive).
+/// tests/cmake/check_umbrella.sh fails if a public header is missing here.
+
+// autograd: the Tensor handle, every differentiable op, the graph and its tools.
+#include "autograd/dtype.h"
+#include "autograd/error.h"
+#include "autograd/generator.h"
+#include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
+#include "autograd/hook_handle.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "autograd/storage.h"
+#include "autograd/tensor.h"
+
+// io: Shrink's HDF5 files, the data pipeline, training metrics.
+#include "io/checkpoint.h"
+#include "io/data/dataloader.h"
+#include "io/data/dataset.h"
+#include "io/data/idx.h"
+#include "io/data/sampling.h"
+#include "io/data/transforms.h"
+#include "io/metrics.h"
+#include "io/state_dict.h"
+#include "io/state_dict_file.h"
+
+// nn: modules and layers, optimizers and schedulers, checkpoints, the model zoo.
+#include "nn/checkpoint.h"
+#include "nn/init.h"
+#include "nn/layers.h"
+#include "nn/models/classic.h"
+#include "nn/models/inception.h"
+#include "nn/models/mobilenet.h"
+#include "nn/models/registry.h"
+#include "nn/models/resnet.h"
+#include "nn/models/vgg.h"
+#include "nn/module.h"
+#include "nn/optim/adam.h"
+#include "nn/optim/clip_grad.h"
+#include "nn/optim/lr_scheduler.h"
+#include "nn/optim/optimizer.h"
+#include "nn/optim/sgd.h"

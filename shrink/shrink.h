@@ -5,8 +5,9 @@
 /// It brings in the autograd (Tensor, ops, the graph hooks, gradcheck), modules and layers,
 /// optimizers and LR schedulers, the model zoo, HDF5 state_dict / masks / checkpoint files, the
 /// data pipeline and the training metrics. Left out on purpose: `autograd/kernels/` (the
-/// compute kernels; internal, and some are compiled for the library's own `-march`) and the io
-/// layer's internal helpers (the HDF5 wrapper and the atomic-write primitive).
+/// compute kernels; internal, and some are compiled for the library's own `-march`), the io
+/// layer's internal helpers (the HDF5 wrapper and the atomic-write primitive) and headers that
+/// only declare `detail` namespaces.
 /// tests/cmake/check_umbrella.sh fails if a public header is missing here.
 
 // autograd: the Tensor handle, every differentiable op, the graph and its tools.

@@ -6,8 +6,8 @@
 /// optimizers and LR schedulers, the model zoo, HDF5 state_dict / masks / checkpoint files, the
 /// data pipeline and the training metrics. Left out on purpose: `autograd/kernels/` (the
 /// compute kernels; internal, and some are compiled for the library's own `-march`), the io
-/// layer's internal helpers (the HDF5 wrapper and the atomic-write primitive) and headers that
-/// only declare `detail` namespaces.
+/// layer's internal helpers (those that need <hdf5.h> or <zlib.h>, and the atomic-write
+/// primitive) and headers that only declare `detail` namespaces.
 /// tests/cmake/check_umbrella.sh fails if a public header is missing here.
 
 // autograd: the Tensor handle, every differentiable op, the graph and its tools.
@@ -24,13 +24,16 @@
 
 // io: Shrink's HDF5 files, the data pipeline, training metrics.
 #include "io/checkpoint.h"
+#include "io/checkpoint_meta.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
 #include "io/data/idx.h"
 #include "io/data/sampling.h"
 #include "io/data/transforms.h"
+#include "io/file_format.h"
 #include "io/metrics.h"
 #include "io/state_dict.h"
+#include "io/state_dict_diff.h"
 #include "io/state_dict_file.h"
 
 // nn: modules and layers, optimizers and schedulers, checkpoints, the model zoo.

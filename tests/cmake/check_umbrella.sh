@@ -6,12 +6,16 @@ set -euo pipefail
 src=$1
 cd "$src"
 # Implementation details: compute kernels (some built for the library's own -march), the atomic-
-# write primitive, every header that includes <hdf5.h> (the public API never exposes HDF5), and
-# every header that declares nothing outside a `detail` namespace.
+# write primitive, every header that needs a C library's header (<hdf5.h>, <zlib.h>: the public
+# API exposes neither), and every header that declares nothing outside a `detail` namespace.
 internal='^(autograd/kernels/|io/atomic_write\.h$)'
 internal_headers=$(
-  grep -rl --include='*.h' '^#include <hdf5' autograd io nn || true
-  for h in $(find autograd io nn -name '*.h'); do
+  for h in $(find autograd io nn -name '*.h' | grep -Ev "$internal"); do
+    deps=$(${CXX:-c++} -std=c++20 -M -MG -I. "$h" | tr ' \\' '\n\n')
+    if grep -qE '(^|/)(hdf5|zlib)\.h$' <<<"$deps"; then
+      echo "$h"
+      continue
+    fi
     namespaces=$(grep -E '^namespace [a-z_:]+ \{' "$h" || true)
     if [[ -n $namespaces ]] && ! grep -qv 'detail' <<<"$namespaces"; then echo "$h"; fi
   done

@@ -5,7 +5,8 @@
 /// It brings in the autograd (Tensor, ops, the graph hooks, gradcheck), modules and layers,
 /// optimizers and LR schedulers, the model zoo, HDF5 state_dict / masks / checkpoint files, the
 /// data pipeline and the training metrics. Left out on purpose: `autograd/kernels/` (the
-/// compute kernels; internal, and some are compiled for the library's own `-march`), the io
+/// compute kernels; internal, and some are compiled for the library's own `-march`) except
+/// thread_pool.h, which holds the user-facing wait policy of Shrink's threads; the io
 /// layer's internal helpers (those that need <hdf5.h> or <zlib.h>, and the atomic-write
 /// primitive) and headers that only declare `detail` namespaces.
 /// tests/cmake/check_umbrella.sh fails if a public header is missing here.
@@ -17,6 +18,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/hook_handle.h"
+#include "autograd/kernels/thread_pool.h"  // WaitPolicy, set_wait_policy: how Shrink's threads wait
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "autograd/storage.h"

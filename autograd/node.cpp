@@ -75,6 +75,7 @@ Tensor record(std::string_view op, Tensor out, const TensorList& inputs, Backwar
   node->op = op;
   node->attrs = std::move(attrs);
   node->scope = current_scope();
+  node->scope_call = current_scope_call();
   node->input_shapes.reserve(inputs.size());
   node->next.reserve(inputs.size());
   for (const auto& t : inputs) {

@@ -41,6 +41,9 @@ class Node {
   Attributes attrs;
   /// Dotted name of the module whose forward recorded this node ("" at top level).
   std::string scope;
+  /// Id of the module call that recorded this node (0 at top level): nodes with the same
+  /// scope but different ids come from different calls of one module.
+  std::uint64_t scope_call = 0;
   std::vector<Shape> input_shapes;
   Shape output_shape;
   /// One entry per input: the node that receives that input's gradient, or null when the input

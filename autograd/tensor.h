@@ -48,6 +48,14 @@ class Tensor {
   /// An undefined tensor (like an empty Optional): `defined()` is false.
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  Tensor(const Tensor&) = default;
+  Tensor(Tensor&&) noexcept = default;
+  /// Assignment rebinds the handle. It is allowed on named tensors only: assigning to a
+  /// temporary (`layer->weight() = t`) would change nothing, so it does not compile. To change
+  /// values in place use copy_() or fill_().
+  Tensor& operator=(const Tensor&) & = default;
+  Tensor& operator=(Tensor&&) & noexcept = default;
+  ~Tensor() = default;
   /// A new uninitialised tensor of the given shape and dtype. ValueError on a negative size or
   /// when the element count or the byte size does not fit in int64.
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32);

@@ -9,5 +9,6 @@
 #include "nn/modules/batchnorm.h"
 #include "nn/modules/container.h"
 #include "nn/modules/conv.h"
+#include "nn/modules/functional.h"
 #include "nn/modules/linear.h"
 #include "nn/modules/pooling.h"

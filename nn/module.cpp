@@ -1,8 +1,12 @@
+// Module: registration, access, traversal, state_dict and clone. The call path (operator(),
+// hooks, scopes) is in module_call.cpp, parametrizations in parametrize.cpp.
 #include "nn/module.h"
 
 #include <algorithm>
+#include <atomic>
 #include <ostream>
 #include <sstream>
+#include <typeinfo>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -21,14 +25,30 @@ std::string join_name(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
 }
 
+/// Lists at most `cap` items, then "... and N more".
+std::string capped_list(const std::vector<std::string>& items, std::size_t cap = 10) {
+  std::string s;
+  for (std::size_t i = 0; i < items.size() && i < cap; ++i) s += (i ? ", " : "") + items[i];
+  if (items.size() > cap) s += ", ... and " + std::to_string(items.size() - cap) + " more";
+  return s;
+}
+
+std::atomic<std::uint64_t> structure_version{1};
+
 }  // namespace
+
+namespace detail {
+void bump_structure_version() { structure_version.fetch_add(1, std::memory_order_relaxed); }
+std::uint64_t current_structure_version() { return structure_version.load(std::memory_order_relaxed); }
+}  // namespace detail
 
 Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
 
 void Module::check_name(const std::string& kind, const std::string& name, const Module& self) {
   SHRINK_CHECK(!name.empty(), self.type_name_, ".register_", kind, ": expected a non-empty name, got \"\"");
   SHRINK_CHECK(name.find('.') == std::string::npos, self.type_name_, ".register_", kind,
-               ": expected a name without dots, got '", name, "'. Hint: dots separate levels of the module "
+               ": expected a name without dots, got '", name,
+               "'. Hint: dots separate levels of the module "
                "tree; register the child module instead");
   auto taken = [&name](const auto& list) {
     return std::any_of(list.begin(), list.end(), [&name](const auto& e) { return e.name == name; });
@@ -56,32 +76,54 @@ Tensor& Module::register_buffer(const std::string& name, Tensor value) {
   return buffers_.back().value;
 }
 
-ModulePtr Module::register_module(const std::string& name, ModulePtr module) {
+void Module::remove_buffer(const std::string& name) {
+  const auto it = std::find_if(buffers_.begin(), buffers_.end(), [&](const Entry& e) { return e.name == name; });
+  SHRINK_CHECK_INDEX(it != buffers_.end(), type_name_, ".remove_buffer: no buffer '", name,
+                     "' (buffers: ", names_of(buffers_), ")");
+  buffers_.erase(it);
+}
+
+ModulePtr Module::register_child(const std::string& name, ModulePtr module) {
   check_name("module", name, *this);
   SHRINK_CHECK(module != nullptr, type_name_, ".register_module: expected a module for '", name, "', got null");
+  SHRINK_CHECK(module.get() != this, type_name_, ".register_module: '", name,
+               "' is this module itself; a module cannot be its own child");
   module->scope_name_ = name;
   children_.push_back({name, module, nullptr});
+  detail::bump_structure_version();
   return module;
 }
 
-Tensor& Module::param(const std::string& name) {
-  for (auto& e : parameters_)
-    if (e.name == name) return e.value;
+const Module::Entry* Module::find_param(const std::string& name) const {
+  for (const auto& e : parameters_)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+const Module::Entry* Module::find_buffer(const std::string& name) const {
+  for (const auto& e : buffers_)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+const Tensor& Module::param(const std::string& name) const {
+  if (const Entry* e = find_param(name)) return e->value;
   throw IndexError(type_name_ + " has no parameter '" + name + "' (parameters: " + names_of(parameters_) + ")");
 }
+Tensor& Module::param(const std::string& name) {
+  return const_cast<Tensor&>(static_cast<const Module&>(*this).param(name));
+}
 
-Tensor& Module::buffer(const std::string& name) {
-  for (auto& e : buffers_)
-    if (e.name == name) return e.value;
+const Tensor& Module::buffer(const std::string& name) const {
+  if (const Entry* e = find_buffer(name)) return e->value;
   throw IndexError(type_name_ + " has no buffer '" + name + "' (buffers: " + names_of(buffers_) + ")");
 }
+Tensor& Module::buffer(const std::string& name) {
+  return const_cast<Tensor&>(static_cast<const Module&>(*this).buffer(name));
+}
 
-bool Module::has_param(const std::string& name) const {
-  return std::any_of(parameters_.begin(), parameters_.end(), [&](const Entry& e) { return e.name == name; });
-}
-bool Module::has_buffer(const std::string& name) const {
-  return std::any_of(buffers_.begin(), buffers_.end(), [&](const Entry& e) { return e.name == name; });
-}
+bool Module::has_param(const std::string& name) const { return find_param(name) != nullptr; }
+bool Module::has_buffer(const std::string& name) const { return find_buffer(name) != nullptr; }
 
 ModulePtr Module::child(const std::string& name) const {
   for (const auto& c : children_)
@@ -106,22 +148,46 @@ ModulePtr Module::find_module(const std::string& dotted_name) const {
   return found;
 }
 
+void Module::apply_to_submodules(const std::function<void(const std::string&, const Module&)>& fn,
+                                 bool include_self) const {
+  // An explicit stack: deep (or accidentally cyclic-looking, e.g. shared) trees never recurse.
+  std::vector<std::pair<std::string, const Module*>> stack;
+  if (include_self) {
+    stack.emplace_back("", this);
+  } else {
+    for (auto it = children_.rbegin(); it != children_.rend(); ++it) stack.emplace_back(it->name, it->module.get());
+  }
+  while (!stack.empty()) {
+    auto [name, m] = std::move(stack.back());
+    stack.pop_back();
+    fn(name, *m);
+    for (auto it = m->children_.rbegin(); it != m->children_.rend(); ++it)
+      stack.emplace_back(join_name(name, it->name), it->module.get());
+  }
+}
+
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& e : parameters_) out.emplace_back(e.name, e.value);
+  auto visit = [&out](const std::string& prefix, const Module& m) {
+    for (const auto& e : m.parameters_) out.emplace_back(join_name(prefix, e.name), e.value);
+  };
   if (recurse)
-    for (const auto& c : children_)
-      for (auto& [name, t] : c.module->named_parameters(true)) out.emplace_back(c.name + "." + name, t);
+    apply_to_submodules(visit, true);
+  else
+    visit("", *this);
   return out;
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& e : buffers_)
-    if (e.value.defined()) out.emplace_back(e.name, e.value);
+  auto visit = [&out](const std::string& prefix, const Module& m) {
+    for (const auto& e : m.buffers_)
+      if (e.value.defined()) out.emplace_back(join_name(prefix, e.name), e.value);
+  };
   if (recurse)
-    for (const auto& c : children_)
-      for (auto& [name, t] : c.module->named_buffers(true)) out.emplace_back(c.name + "." + name, t);
+    apply_to_submodules(visit, true);
+  else
+    visit("", *this);
   return out;
 }
 
@@ -131,17 +197,20 @@ std::vector<std::pair<std::string, ModulePtr>> Module::named_children() const {
   return out;
 }
 
-void Module::collect_modules(const std::string& prefix, std::vector<std::pair<std::string, ModulePtr>>& out) const {
-  for (const auto& c : children_) {
-    const std::string name = join_name(prefix, c.name);
-    out.emplace_back(name, c.module);
-    c.module->collect_modules(name, out);
-  }
-}
-
-std::vector<std::pair<std::string, ModulePtr>> Module::named_modules() const {
+std::vector<std::pair<std::string, ModulePtr>> Module::named_modules(bool include_self) const {
   std::vector<std::pair<std::string, ModulePtr>> out;
-  collect_modules("", out);
+  if (include_self)  // not owned: the caller holds this module
+    out.emplace_back("", ModulePtr(std::shared_ptr<Module>(), const_cast<Module*>(this)));
+  // Children are reached through their owning pointers, so the results keep them alive.
+  std::vector<std::pair<std::string, ModulePtr>> stack;
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) stack.emplace_back(it->name, it->module);
+  while (!stack.empty()) {
+    auto [name, m] = std::move(stack.back());
+    stack.pop_back();
+    out.emplace_back(name, m);
+    for (auto it = m->children_.rbegin(); it != m->children_.rend(); ++it)
+      stack.emplace_back(join_name(name, it->name), it->module);
+  }
   return out;
 }
 
@@ -158,13 +227,12 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
 }
 
 void Module::train(bool on) {
-  training_ = on;
-  for (auto& c : children_) c.module->train(on);
+  apply([on](const std::string&, Module& m) { m.training_ = on; });
 }
 
 void Module::apply(const std::function<void(const std::string&, Module&)>& fn) {
-  fn("", *this);
-  for (auto& [name, m] : named_modules()) fn(name, *m);
+  // The modules are ours to change: apply_to_submodules only promises not to change the tree.
+  apply_to_submodules([&fn](const std::string& name, const Module& m) { fn(name, const_cast<Module&>(m)); }, true);
 }
 
 void Module::replace_module(const std::string& dotted_name, ModulePtr module) {
@@ -182,25 +250,27 @@ void Module::replace_module(const std::string& dotted_name, ModulePtr module) {
   for (auto& c : parent->children_) {
     if (c.name != leaf) continue;
     if (c.rebind && !c.rebind(*parent, module))
-      throw ValueError("replace_module: '" + dotted_name + "' is held by " + parent->type_name_ +
-                       " as a " + c.module->type_name_ + "; expected a module of that type, got " +
-                       module->type_name_);
+      throw ValueError("replace_module: '" + dotted_name + "' is held by " + parent->type_name_ + " as a " +
+                       c.module->type_name_ + "; expected a module of that type, got " + module->type_name_);
     module->scope_name_ = leaf;
     c.module = std::move(module);
+    detail::bump_structure_version();
     return;
   }
-  throw IndexError("replace_module: no module named '" + dotted_name + "' in this " + type_name_ +
-                   " (children of " + (parent == this ? std::string("it") : parent->type_name_) + ": " +
-                   names_of(parent->children_) + ")");
+  throw IndexError("replace_module: no module named '" + dotted_name + "' in this " + type_name_ + " (children of " +
+                   (parent == this ? std::string("it") : parent->type_name_) + ": " + names_of(parent->children_) +
+                   ")");
 }
 
 io::StateDict Module::state_dict() const {
   io::StateDict out;
-  for (const auto& e : parameters_) out.insert(e.name, e.value.detach());
-  for (const auto& e : buffers_)
-    if (e.value.defined()) out.insert(e.name, e.value.detach());
-  for (const auto& c : children_)
-    for (const auto& [name, t] : c.module->state_dict()) out.insert(c.name + "." + name, t);
+  apply_to_submodules(
+      [&out](const std::string& prefix, const Module& m) {
+        for (const auto& e : m.parameters_) out.insert(join_name(prefix, e.name), e.value.detach());
+        for (const auto& e : m.buffers_)
+          if (e.value.defined()) out.insert(join_name(prefix, e.name), e.value.detach());
+      },
+      true);
   return out;
 }
 
@@ -219,15 +289,13 @@ void Module::load_state_dict(const io::StateDict& state, bool strict) {
   }
   for (const auto& [name, t] : state)
     if (!own.contains(name)) unexpected.push_back(name);
-  auto list = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
   std::string problems;
-  if (!mismatched.empty()) problems += "; shape/dtype mismatch: " + list(mismatched);
-  if (strict && !missing.empty()) problems += "; missing keys: " + list(missing);
-  if (strict && !unexpected.empty()) problems += "; unexpected keys: " + list(unexpected);
+  auto add = [&problems](const char* what, const std::vector<std::string>& v) {
+    problems += std::string("; ") + what + " (" + std::to_string(v.size()) + "): " + capped_list(v);
+  };
+  if (!mismatched.empty()) add("shape/dtype mismatch", mismatched);
+  if (strict && !missing.empty()) add("missing keys", missing);
+  if (strict && !unexpected.empty()) add("unexpected keys", unexpected);
   if (!problems.empty())
     throw ValueError("load_state_dict: the state does not fit this " + type_name_ + ":" + problems.substr(1) +
                      (strict && (!missing.empty() || !unexpected.empty())
@@ -240,9 +308,18 @@ void Module::load_state_dict(const io::StateDict& state, bool strict) {
 
 ModulePtr Module::clone() const {
   ModulePtr copy = copy_shallow();
+  // A class that extends a layer but inherits the layer's copy_shallow() would come back as the
+  // layer: refuse rather than return a sliced copy.
+  if (typeid(*copy) != typeid(*this))
+    throw ValueError("clone: cannot copy a " + type_name_ + " of C++ type " + typeid(*this).name() +
+                     ": its copy_shallow() makes a " + typeid(*copy).name() +
+                     ", which would lose the derived class. Hint: derive it from "
+                     "nn::Cloneable<YourClass, BaseLayer> instead of BaseLayer");
   copy->hook_ids_ = std::make_shared<int>(0);
   copy->pre_hooks_.clear();
   copy->hooks_.clear();
+  copy->scope_names_.reset();
+  copy->scope_names_version_ = 0;
   for (auto& e : copy->parameters_) {
     const bool needs_grad = e.value.requires_grad();
     e.value = e.value.detach().clone();
@@ -254,51 +331,8 @@ ModulePtr Module::clone() const {
     c.module = c.module->clone();
     if (c.rebind) c.rebind(*copy, c.module);
   }
+  detail::bump_structure_version();
   return copy;
-}
-
-Tensor Module::operator()(const Tensor& input) {
-  Tensor x = input;
-  // Hooks may remove themselves while running: iterate over a snapshot.
-  if (!pre_hooks_.empty()) {
-    const auto hooks = pre_hooks_;
-    for (const auto& [id, hook] : hooks) {
-      Tensor replaced = hook(*this, x);
-      if (replaced.defined()) x = replaced;
-    }
-  }
-  const std::string& outer = current_scope();
-  Tensor out;
-  {
-    ScopeGuard scope(outer.empty() ? scope_name_ : (scope_name_.empty() ? outer : outer + "." + scope_name_));
-    out = forward(x);
-  }
-  if (!hooks_.empty()) {
-    const auto hooks = hooks_;
-    for (const auto& [id, hook] : hooks) {
-      Tensor replaced = hook(*this, x, out);
-      if (replaced.defined()) out = replaced;
-    }
-  }
-  return out;
-}
-
-HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
-  const int id = (*hook_ids_)++;
-  pre_hooks_.emplace_back(id, std::move(hook));
-  std::weak_ptr<int> alive = hook_ids_;
-  return HookHandle([this, alive, id] {
-    if (alive.lock()) std::erase_if(pre_hooks_, [id](const auto& h) { return h.first == id; });
-  });
-}
-
-HookHandle Module::register_forward_hook(ForwardHook hook) {
-  const int id = (*hook_ids_)++;
-  hooks_.emplace_back(id, std::move(hook));
-  std::weak_ptr<int> alive = hook_ids_;
-  return HookHandle([this, alive, id] {
-    if (alive.lock()) std::erase_if(hooks_, [id](const auto& h) { return h.first == id; });
-  });
 }
 
 void Module::print(std::ostream& os, int indent) const {

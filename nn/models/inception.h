@@ -11,19 +11,21 @@ namespace shrink::models {
 class InceptionBlock : public nn::Cloneable<InceptionBlock> {
  public:
   explicit InceptionBlock(std::int64_t cin);
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> b1, b3, b5;
   std::shared_ptr<nn::BatchNorm2d> bn;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class InceptionSmall : public nn::Cloneable<InceptionSmall> {
  public:
   InceptionSmall();
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> stem;
   std::shared_ptr<InceptionBlock> block1, block2;
   std::shared_ptr<nn::Conv2d> conv;
   std::shared_ptr<nn::Linear> fc;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::models

@@ -11,19 +11,21 @@ namespace shrink::models {
 class DepthwiseSeparable : public nn::Cloneable<DepthwiseSeparable> {
  public:
   DepthwiseSeparable(std::int64_t cin, std::int64_t cout, std::int64_t stride);
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> dw, pw;
   std::shared_ptr<nn::BatchNorm2d> dw_bn, pw_bn;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class MobileNetSmall : public nn::Cloneable<MobileNetSmall> {
  public:
   MobileNetSmall();
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> stem;
   std::shared_ptr<nn::BatchNorm2d> stem_bn;
   std::shared_ptr<nn::Sequential> blocks;
   std::shared_ptr<nn::Linear> fc;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::models

@@ -12,21 +12,23 @@ namespace shrink::models {
 class BasicBlock : public nn::Cloneable<BasicBlock> {
  public:
   BasicBlock(std::int64_t cin, std::int64_t cout, std::int64_t stride);
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> conv1, conv2;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
   /// Null when the shortcut is the identity (PyTorch's `downsample = None`).
   std::shared_ptr<nn::Sequential> downsample;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class ResNet20 : public nn::Cloneable<ResNet20> {
  public:
   ResNet20();
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;
   std::shared_ptr<nn::Sequential> layer1, layer2, layer3;
   std::shared_ptr<nn::Linear> fc;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::models

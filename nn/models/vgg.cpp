@@ -23,8 +23,8 @@ VGGSmall::VGGSmall() : Cloneable("VGGSmall") {
     seq->push_back(std::make_shared<nn::MaxPool2d>(2));
     cin = w;
   }
-  register_module("features", seq, features);
-  register_module("classifier", std::make_shared<nn::Linear>(128 * 3 * 3, 10), classifier);
+  register_module("features", seq, &VGGSmall::features);
+  register_module("classifier", std::make_shared<nn::Linear>(128 * 3 * 3, 10), &VGGSmall::classifier);
 }
 
 Tensor VGGSmall::forward(const Tensor& x) { return (*classifier)(flatten((*features)(x), 1)); }

@@ -10,9 +10,10 @@ namespace shrink::models {
 class VGGSmall : public nn::Cloneable<VGGSmall> {
  public:
   VGGSmall();
-  Tensor forward(const Tensor& x) override;
   std::shared_ptr<nn::Sequential> features;
   std::shared_ptr<nn::Linear> classifier;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::models

@@ -9,46 +9,52 @@ namespace shrink::nn {
 class ReLU : public Cloneable<ReLU> {
  public:
   ReLU() : Cloneable("ReLU") {}
+ protected:
   Tensor forward(const Tensor& x) override;
 };
 
 class ReLU6 : public Cloneable<ReLU6> {
  public:
   ReLU6() : Cloneable("ReLU6") {}
+ protected:
   Tensor forward(const Tensor& x) override;
 };
 
 class LeakyReLU : public Cloneable<LeakyReLU> {
  public:
   explicit LeakyReLU(float negative_slope = 0.01f) : Cloneable("LeakyReLU"), negative_slope_(negative_slope) {}
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   float negative_slope() const { return negative_slope_; }
 
  private:
   float negative_slope_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class GELU : public Cloneable<GELU> {
  public:
   /// approximate: "none" (erf) or "tanh", like PyTorch.
   explicit GELU(const std::string& approximate = "none");
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
 
  private:
   bool tanh_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class Sigmoid : public Cloneable<Sigmoid> {
  public:
   Sigmoid() : Cloneable("Sigmoid") {}
+ protected:
   Tensor forward(const Tensor& x) override;
 };
 
 class Tanh : public Cloneable<Tanh> {
  public:
   Tanh() : Cloneable("Tanh") {}
+ protected:
   Tensor forward(const Tensor& x) override;
 };
 

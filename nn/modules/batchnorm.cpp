@@ -34,7 +34,7 @@ Tensor BatchNormBase::forward(const Tensor& x) {
                      shape_str(x.shape()), hint);
   const bool use_batch_stats = is_training() || !options_.track_running_stats;
   // Without running statistics, eval mode also normalises with the batch's (like PyTorch).
-  Tensor out = batch_norm(x, weight(), bias(), running_mean(), running_var(), use_batch_stats, options_.momentum,
+  Tensor out = batch_norm(x, param_value("weight", true), param_value("bias", true), running_mean(), running_var(), use_batch_stats, options_.momentum,
                           options_.eps);
   // Counted after a successful call, so that a rejected batch leaves the state unchanged.
   if (is_training() && options_.track_running_stats) {

@@ -19,14 +19,13 @@ struct BatchNormOptions {
 /// Shared implementation; `input_dims` lists the accepted input ranks.
 class BatchNormBase : public Module {
  public:
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   const BatchNormOptions& options() const { return options_; }
   std::int64_t num_features() const { return options_.num_features; }
-  Tensor weight() { return has_param("weight") ? param("weight") : Tensor(); }
-  Tensor bias() { return has_param("bias") ? param("bias") : Tensor(); }
-  Tensor running_mean() { return has_buffer("running_mean") ? buffer("running_mean") : Tensor(); }
-  Tensor running_var() { return has_buffer("running_var") ? buffer("running_var") : Tensor(); }
+  Tensor weight() const { return has_param("weight") ? param("weight") : Tensor(); }
+  Tensor bias() const { return has_param("bias") ? param("bias") : Tensor(); }
+  Tensor running_mean() const { return has_buffer("running_mean") ? buffer("running_mean") : Tensor(); }
+  Tensor running_var() const { return has_buffer("running_var") ? buffer("running_var") : Tensor(); }
 
  protected:
   BatchNormBase(std::string type_name, const BatchNormOptions& options, std::vector<std::int64_t> input_dims);
@@ -35,6 +34,8 @@ class BatchNormBase : public Module {
  private:
   BatchNormOptions options_;
   std::vector<std::int64_t> input_dims_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 /// Over [N, C] or [N, C, L].

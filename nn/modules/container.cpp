@@ -12,13 +12,13 @@ ModulePtr at_index(const Module& m, std::int64_t index) {
 
 }  // namespace
 
-Sequential::Sequential(std::initializer_list<ModulePtr> modules) : Sequential() {
-  for (const auto& m : modules) push_back(m);
+Sequential::Sequential(std::initializer_list<SequentialItem> items) : Sequential() {
+  for (const auto& item : items) push_back(item);
 }
 Sequential::Sequential(const std::vector<ModulePtr>& modules) : Sequential() {
   for (const auto& m : modules) push_back(m);
 }
-void Sequential::push_back(ModulePtr module) { register_module(std::to_string(size()), std::move(module)); }
+void Sequential::push_back(const SequentialItem& item) { register_module(std::to_string(size()), item.module()); }
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
   for (const auto& [name, m] : named_children()) out = (*m)(out);

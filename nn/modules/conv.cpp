@@ -44,7 +44,9 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
 
 Conv2dParams Conv2d::params() const { return {options_.stride, options_.padding, options_.dilation, options_.groups}; }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight(), bias(), params()); }
+Tensor Conv2d::forward(const Tensor& x) {
+  return conv2d(x, param_value("weight"), param_value("bias", /*optional=*/true), params());
+}
 
 std::string Conv2d::extra_repr() const {
   const auto& o = options_;

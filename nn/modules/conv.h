@@ -27,16 +27,19 @@ class Conv2d : public Cloneable<Conv2d> {
   /// Square kernel shortcut: Conv2d(in, out, k, stride, padding).
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, std::int64_t stride = 1,
          std::int64_t padding = 0, bool bias = true);
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
 
   const Conv2dOptions& options() const { return options_; }
   Conv2dParams params() const;
-  Tensor& weight() { return param("weight"); }
-  Tensor bias() { return has_param("bias") ? param("bias") : Tensor(); }
+  /// The raw parameters (what the optimizer updates; forward reads param_value(), which applies
+  /// parametrizations such as masks). Handles: change values with copy_()/fill_().
+  Tensor weight() const { return param("weight"); }
+  Tensor bias() const { return has_param("bias") ? param("bias") : Tensor(); }
 
  private:
   Conv2dOptions options_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::nn

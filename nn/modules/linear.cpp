@@ -24,7 +24,7 @@ Tensor Linear::forward(const Tensor& x) {
   SHRINK_CHECK_SHAPE(x.dim() >= 1 && x.size(-1) == in_features_, "Linear: expected input with last dim ",
                      in_features_, " (in_features), got shape ", shape_str(x.shape()),
                      x.dim() == 4 ? ". Hint: flatten conv features first (nn::Flatten)" : "");
-  return linear(x, weight(), bias());
+  return linear(x, param_value("weight"), param_value("bias", /*optional=*/true));
 }
 
 std::string Linear::extra_repr() const {

@@ -10,17 +10,20 @@ class Linear : public Cloneable<Linear> {
  public:
   /// PyTorch's default init: W, b ~ U(-1/√in, 1/√in).
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
 
   std::int64_t in_features() const { return in_features_; }
   std::int64_t out_features() const { return out_features_; }
-  Tensor& weight() { return param("weight"); }
+  /// The raw parameters (what the optimizer updates; forward reads param_value(), which applies
+  /// parametrizations such as masks). Handles: change values with copy_()/fill_().
+  Tensor weight() const { return param("weight"); }
   /// Undefined when the layer has no bias.
-  Tensor bias() { return has_param("bias") ? param("bias") : Tensor(); }
+  Tensor bias() const { return has_param("bias") ? param("bias") : Tensor(); }
 
  private:
   std::int64_t in_features_, out_features_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::nn

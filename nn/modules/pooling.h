@@ -13,24 +13,26 @@ class MaxPool2d : public Cloneable<MaxPool2d> {
   explicit MaxPool2d(const Pool2dParams& params);
   /// Square window; stride 0 = kernel size (PyTorch's default).
   explicit MaxPool2d(std::int64_t kernel_size, std::int64_t stride = 0, std::int64_t padding = 0);
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   const Pool2dParams& params() const { return params_; }
 
  private:
   Pool2dParams params_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class AvgPool2d : public Cloneable<AvgPool2d> {
  public:
   explicit AvgPool2d(const Pool2dParams& params);
   explicit AvgPool2d(std::int64_t kernel_size, std::int64_t stride = 0, std::int64_t padding = 0);
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   const Pool2dParams& params() const { return params_; }
 
  private:
   Pool2dParams params_;
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d> {
@@ -39,7 +41,6 @@ class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d> {
   explicit AdaptiveAvgPool2d(std::array<std::int64_t, 2> output_size);
   /// Prints as PyTorch's AdaptiveAvgPool2d(n): "output_size=n".
   explicit AdaptiveAvgPool2d(std::int64_t output_size);
-  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   std::array<std::int64_t, 2> output_size() const { return output_size_; }
 
@@ -47,6 +48,8 @@ class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d> {
   AdaptiveAvgPool2d(std::array<std::int64_t, 2> output_size, bool square);
   std::array<std::int64_t, 2> output_size_;
   bool square_;  ///< built from one int (only the printout differs)
+ protected:
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace shrink::nn

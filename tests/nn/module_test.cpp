@@ -17,14 +17,16 @@ namespace {
 class Net : public Cloneable<Net> {
  public:
   Net() : Cloneable("Net") {
-    register_module("fc1", std::make_shared<Linear>(4, 3), fc1);
+    register_module("fc1", std::make_shared<Linear>(4, 3), &Net::fc1);
     register_module("body", std::make_shared<Sequential>(Sequential{std::make_shared<ReLU>(),
-                                                                     std::make_shared<Linear>(3, 2)}), body);
+                                                                     std::make_shared<Linear>(3, 2)}), &Net::body);
     register_buffer("scale", full({1}, 2.0));
   }
-  Tensor forward(const Tensor& x) override { return (*body)((*fc1)(x)) * buffer("scale"); }
   std::shared_ptr<Linear> fc1;
   std::shared_ptr<Sequential> body;
+
+ protected:
+  Tensor forward(const Tensor& x) override { return (*body)((*fc1)(x)) * buffer("scale"); }
 };
 
 TEST(Module, NamesAreDottedAndInRegistrationOrder) {
@@ -64,7 +66,7 @@ TEST(Module, RegistrationRejectsEmptyDottedAndDuplicateNames) {
     EXPECT_STREQ(e.what(), "Net.register_module: expected a new name, got 'scale' which is already a parameter, "
                            "buffer or child of this module");
   }
-  EXPECT_THROW(net.register_module("x", nullptr), ValueError);
+  EXPECT_THROW(net.register_module("x", ModulePtr()), ValueError);
 }
 
 TEST(Module, MissingNamesListWhatExists) {
@@ -151,9 +153,9 @@ TEST(Module, StateDictRoundTripsAndLoadListsEveryProblem) {
     b.load_state_dict(bad);
     FAIL();
   } catch (const ValueError& e) {
-    EXPECT_STREQ(e.what(), "load_state_dict: the state does not fit this Net: shape/dtype mismatch: fc1.weight "
-                           "(expected [3, 4] float32, got [3, 5] float32); missing keys: fc1.bias; unexpected "
-                           "keys: extra. Hint: pass strict=false to load a partial state");
+    EXPECT_STREQ(e.what(), "load_state_dict: the state does not fit this Net: shape/dtype mismatch (1): fc1.weight "
+                           "(expected [3, 4] float32, got [3, 5] float32); missing keys (1): fc1.bias; unexpected "
+                           "keys (1): extra. Hint: pass strict=false to load a partial state");
   }
   bad.set("fc1.weight", zeros({3, 4}));
   b.load_state_dict(bad, /*strict=*/false);  // missing and unexpected keys are fine now

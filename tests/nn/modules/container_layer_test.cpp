@@ -134,14 +134,16 @@ class Tower : public Cloneable<Tower> {
   Tower() : Cloneable("Tower") {
     register_module("blocks", std::make_shared<ModuleList>(ModuleList{std::make_shared<Linear>(3, 3),
                                                                        std::make_shared<Linear>(3, 3)}),
-                    blocks);
+                    &Tower::blocks);
   }
+  std::shared_ptr<ModuleList> blocks;
+
+ protected:
   Tensor forward(const Tensor& x) override {
     Tensor out = x;
     for (std::size_t i = 0; i < blocks->size(); ++i) out = tanh((*(*blocks)[static_cast<std::int64_t>(i)])(out)) + out;
     return out;
   }
-  std::shared_ptr<ModuleList> blocks;
 };
 
 TEST(ModuleList, ParentIteratesOverItAndGradientsReachEveryItem) {

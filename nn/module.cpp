@@ -10,6 +10,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "io/state_dict_diff.h"
 
 namespace shrink::nn {
 namespace {
@@ -23,14 +24,6 @@ std::string names_of(const Container& entries) {
 
 std::string join_name(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
-}
-
-/// Lists at most `cap` items, then "... and N more".
-std::string capped_list(const std::vector<std::string>& items, std::size_t cap = 10) {
-  std::string s;
-  for (std::size_t i = 0; i < items.size() && i < cap; ++i) s += (i ? ", " : "") + items[i];
-  if (items.size() > cap) s += ", ... and " + std::to_string(items.size() - cap) + " more";
-  return s;
 }
 
 std::atomic<std::uint64_t> structure_version{1};
@@ -276,31 +269,15 @@ io::StateDict Module::state_dict() const {
 
 void Module::load_state_dict(const io::StateDict& state, bool strict) {
   const io::StateDict own = state_dict();
-  std::vector<std::string> missing, unexpected, mismatched;
-  for (const auto& [name, t] : own) {
-    if (!state.contains(name)) {
-      missing.push_back(name);
-      continue;
-    }
-    const Tensor& src = state.at(name);
-    if (src.shape() != t.shape() || src.dtype() != t.dtype())
-      mismatched.push_back(name + " (expected " + shape_str(t.shape()) + " " + std::string(dtype_name(t.dtype())) +
-                           ", got " + shape_str(src.shape()) + " " + std::string(dtype_name(src.dtype())) + ")");
+  io::StateDictDiff diff = io::diff_state_dicts(own, state);
+  const bool keys_differ = !diff.missing.empty() || !diff.unexpected.empty();
+  if (!strict) {  // a partial state is fine, a wrong shape or dtype never is
+    diff.missing.clear();
+    diff.unexpected.clear();
   }
-  for (const auto& [name, t] : state)
-    if (!own.contains(name)) unexpected.push_back(name);
-  std::string problems;
-  auto add = [&problems](const char* what, const std::vector<std::string>& v) {
-    problems += std::string("; ") + what + " (" + std::to_string(v.size()) + "): " + capped_list(v);
-  };
-  if (!mismatched.empty()) add("shape/dtype mismatch", mismatched);
-  if (strict && !missing.empty()) add("missing keys", missing);
-  if (strict && !unexpected.empty()) add("unexpected keys", unexpected);
-  if (!problems.empty())
-    throw ValueError("load_state_dict: the state does not fit this " + type_name_ + ":" + problems.substr(1) +
-                     (strict && (!missing.empty() || !unexpected.empty())
-                          ? ". Hint: pass strict=false to load a partial state"
-                          : ""));
+  if (!diff.empty())
+    throw ValueError("load_state_dict: the state does not fit this " + type_name_ + ": " + diff.message() +
+                     (strict && keys_differ ? ". Hint: pass strict=false to load a partial state" : ""));
   NoGradGuard no_grad;
   for (const auto& [name, t] : own)
     if (state.contains(name)) Tensor(t).copy_(state.at(name));

@@ -8,6 +8,7 @@
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "nn/layers.h"
+#include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
 namespace shrink::nn {
@@ -153,13 +154,31 @@ TEST(Module, StateDictRoundTripsAndLoadListsEveryProblem) {
     b.load_state_dict(bad);
     FAIL();
   } catch (const ValueError& e) {
-    EXPECT_STREQ(e.what(), "load_state_dict: the state does not fit this Net: shape/dtype mismatch (1): fc1.weight "
-                           "(expected [3, 4] float32, got [3, 5] float32); missing keys (1): fc1.bias; unexpected "
-                           "keys (1): extra. Hint: pass strict=false to load a partial state");
+    EXPECT_STREQ(e.what(), "load_state_dict: the state does not fit this Net: missing keys: fc1.bias; unexpected "
+                           "keys: extra; shape/dtype mismatch: fc1.weight (expected [3, 4] float32, got [3, 5] "
+                           "float32). Hint: pass strict=false to load a partial state");
+  }
+  try {
+    b.load_state_dict(bad, /*strict=*/false);  // without strict, only the mismatch is an error
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_STREQ(e.what(), "load_state_dict: the state does not fit this Net: shape/dtype mismatch: fc1.weight "
+                           "(expected [3, 4] float32, got [3, 5] float32)");
   }
   bad.set("fc1.weight", zeros({3, 4}));
   b.load_state_dict(bad, /*strict=*/false);  // missing and unexpected keys are fine now
   EXPECT_EQ(b.fc1->weight().at({0, 0}), 0.0);
+}
+
+TEST(Module, LoadStateDictCapsLongKeyListsWithACount) {
+  Net net;
+  io::StateDict extra = net.state_dict();
+  for (int i = 0; i < 25; ++i) extra.insert("ghost" + std::to_string(i), zeros({1}));
+  const std::string message = testing::error_of<ValueError>([&] { net.load_state_dict(extra); });
+  EXPECT_NE(message.find("unexpected keys: ghost0, ghost1, ghost2, ghost3, ghost4, ghost5, ghost6, ghost7, ghost8, "
+                         "ghost9, ... and 15 more. Hint"),
+            std::string::npos)
+      << message;
 }
 
 TEST(Module, CloneIsDeepAndKeepsTypedMembersConsistent) {

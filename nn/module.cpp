@@ -101,8 +101,11 @@ const Module::Entry* Module::find_buffer(const std::string& name) const {
 
 const Tensor& Module::param(const std::string& name) const {
   if (const Entry* e = find_param(name)) return e->value;
-  throw IndexError(type_name_ + " has no parameter '" + name + "' (parameters: " + names_of(parameters_) + ")");
+  throw IndexError(type_name_ + " has no parameter '" + name + "' (parameters: " + parameter_names() + ")");
 }
+
+std::string Module::parameter_names() const { return names_of(parameters_); }
+
 Tensor& Module::param(const std::string& name) {
   return const_cast<Tensor&>(static_cast<const Module&>(*this).param(name));
 }

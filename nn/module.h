@@ -239,6 +239,8 @@ class Module {
   std::shared_ptr<const ScopeNames> scope_names() const;
   const Entry* find_param(const std::string& name) const;
   const Entry* find_buffer(const std::string& name) const;
+  /// "a, b, c" (or "none"): the parameter names listed in error messages.
+  std::string parameter_names() const;
 
   std::string type_name_;
   bool training_ = true;

@@ -9,12 +9,7 @@ namespace shrink::nn {
 HookHandle Module::register_parametrization(const std::string& name, ParametrizationFn fn, std::string kind) {
   SHRINK_CHECK_INDEX(
       has_param(name), type_name_, ".register_parametrization: no parameter '", name, "' to parametrize (parameters: ",
-      [this] {
-        std::string s;
-        for (const auto& e : parameters_) s += (s.empty() ? "" : ", ") + e.name;
-        return s.empty() ? std::string("none") : s;
-      }(),
-      ")");
+      parameter_names(), ")");
   SHRINK_CHECK(static_cast<bool>(fn), type_name_, ".register_parametrization: expected a callable for '", name,
                "', got an empty function");
   const int id = (*hook_ids_)++;

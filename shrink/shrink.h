@@ -23,6 +23,7 @@
 #include "autograd/ops.h"
 #include "autograd/storage.h"
 #include "autograd/tensor.h"
+#include "autograd/warning.h"
 
 // io: Shrink's HDF5 files, the data pipeline, training metrics.
 #include "io/checkpoint.h"
@@ -54,3 +55,9 @@
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/optimizer.h"
 #include "nn/optim/sgd.h"
+
+// compression: config_list and the pruners.
+#include "compression/config_list.h"
+#include "compression/pruning/criteria.h"
+#include "compression/pruning/pruner.h"
+#include "compression/pruning/weight_pruners.h"

@@ -1,0 +1,97 @@
+#include "compression/analysis/report.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+namespace shrink::compression {
+namespace {
+
+constexpr std::size_t kColumns = 8;
+using Row = std::array<std::string, kColumns>;
+/// Which columns are right-aligned (the numbers).
+constexpr std::array<bool, kColumns> kRight = {false, false, false, true, true, true, true, true};
+
+/// 1234567 -> "1,234,567".
+std::string grouped(std::int64_t v) {
+  const std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * fraction);
+  return buf;
+}
+
+}  // namespace
+
+std::string report_table(const std::vector<LayerCount>& layers) {
+  std::vector<Row> rows;
+  rows.push_back({"layer", "type", "weight shape", "sparsity", "params left", "params", "MACs", "eff. MACs"});
+  for (const auto& c : layers) {
+    const bool macs = c.has_macs;
+    rows.push_back({c.name, c.type, c.weight_shape.empty() ? "-" : shape_str(c.weight_shape), percent(c.sparsity()),
+                    grouped(c.nonzero_params), grouped(c.params), macs ? grouped(c.macs) : "-",
+                    macs ? grouped(c.effective_macs) : "-"});
+  }
+  const CountTotals t = count_totals(layers);
+  rows.push_back({"total", "", "", percent(t.sparsity()), grouped(t.nonzero_params), grouped(t.params), grouped(t.macs),
+                  grouped(t.effective_macs)});
+
+  std::array<std::size_t, kColumns> width{};
+  for (const auto& row : rows)
+    for (std::size_t k = 0; k < kColumns; ++k) width[k] = std::max(width[k], row[k].size());
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t k = 0; k < kColumns; ++k) {
+      const std::string pad(width[k] - row[k].size(), ' ');
+      line += (k == 0 ? "" : "  ") + (kRight[k] ? pad + row[k] : row[k] + pad);
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + '\n';
+  }
+  out += "per sample: MACs " + grouped(t.macs) + " dense, " + grouped(t.effective_macs) +
+         " effective; FLOPs = 2 x MACs: " + grouped(t.flops()) + " dense, " + grouped(t.effective_flops()) +
+         " effective\n";
+  return out;
+}
+
+nlohmann::json report_json(const std::vector<LayerCount>& layers) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : layers) {
+    list.push_back({{"name", c.name},
+                    {"type", c.type},
+                    {"weight_shape", c.weight_shape},
+                    {"input_shape", c.input_shape},
+                    {"output_shape", c.output_shape},
+                    {"has_macs", c.has_macs},
+                    {"calls", c.calls},
+                    {"params", c.params},
+                    {"nonzero_params", c.nonzero_params},
+                    {"sparsity", c.sparsity()},
+                    {"macs", c.macs},
+                    {"effective_macs", c.effective_macs},
+                    {"flops", c.flops()},
+                    {"effective_flops", c.effective_flops()}});
+  }
+  const CountTotals t = count_totals(layers);
+  return {{"unit", "per sample; flops = 2 * macs"},
+          {"layers", std::move(list)},
+          {"totals",
+           {{"params", t.params},
+            {"nonzero_params", t.nonzero_params},
+            {"sparsity", t.sparsity()},
+            {"macs", t.macs},
+            {"effective_macs", t.effective_macs},
+            {"flops", t.flops()},
+            {"effective_flops", t.effective_flops()}}}};
+}
+
+}  // namespace shrink::compression

@@ -56,7 +56,10 @@
 #include "nn/optim/optimizer.h"
 #include "nn/optim/sgd.h"
 
-// compression: config_list and the pruners.
+// compression: config_list, the pruners, counting, reports and sensitivity analysis.
+#include "compression/analysis/counting.h"
+#include "compression/analysis/report.h"
+#include "compression/analysis/sensitivity.h"
 #include "compression/config_list.h"
 #include "compression/pruning/criteria.h"
 #include "compression/pruning/pruner.h"

@@ -63,4 +63,5 @@
 #include "compression/config_list.h"
 #include "compression/pruning/criteria.h"
 #include "compression/pruning/pruner.h"
+#include "compression/pruning/registry.h"
 #include "compression/pruning/weight_pruners.h"

@@ -1,0 +1,109 @@
+// make_pruner: one table of names, option keys and constructors.
+#include "compression/pruning/registry.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+
+#include "autograd/error.h"
+#include "compression/pruning/weight_pruners.h"
+
+namespace shrink::compression {
+namespace {
+
+using nlohmann::json;
+
+std::string listed(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+/// The options of one make_pruner() call, with their keys already checked.
+class Options {
+ public:
+  Options(std::string pruner, const json& options) : pruner_(std::move(pruner)), options_(options) {}
+
+  std::int64_t integer(const std::string& key, std::int64_t fallback) const {
+    if (!options_.contains(key)) return fallback;
+    const json& v = options_.at(key);
+    SHRINK_CHECK(v.is_number_integer() || v.is_number_unsigned(), where(key), ": expected an integer, got ", v.dump());
+    return v.get<std::int64_t>();
+  }
+
+ private:
+  std::string where(const std::string& key) const { return "make_pruner(" + pruner_ + "): option '" + key + "'"; }
+
+  std::string pruner_;
+  const json& options_;
+};
+
+struct Entry {
+  std::string name;
+  /// The option keys, as the fields of the pruner's option struct.
+  std::vector<std::string> options;
+  std::function<std::unique_ptr<Pruner>(nn::ModulePtr, ConfigList, const Options&)> make;
+};
+
+const std::vector<Entry>& table() {
+  static const std::vector<Entry> entries = {
+      {"level",
+       {"balance_block"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         return std::make_unique<LevelPruner>(std::move(m), std::move(c),
+                                              LevelPrunerOptions{.balance_block = o.integer("balance_block", 0)});
+       }},
+      {"l1norm",
+       {},
+       [](nn::ModulePtr m, ConfigList c, const Options&) -> std::unique_ptr<Pruner> {
+         return std::make_unique<L1NormPruner>(std::move(m), std::move(c));
+       }},
+      {"l2norm",
+       {},
+       [](nn::ModulePtr m, ConfigList c, const Options&) -> std::unique_ptr<Pruner> {
+         return std::make_unique<L2NormPruner>(std::move(m), std::move(c));
+       }},
+      {"fpgm",
+       {},
+       [](nn::ModulePtr m, ConfigList c, const Options&) -> std::unique_ptr<Pruner> {
+         return std::make_unique<FPGMPruner>(std::move(m), std::move(c));
+       }},
+  };
+  return entries;
+}
+
+const Entry& entry(const std::string& name) {
+  const auto& entries = table();
+  const auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; });
+  if (it == entries.end())
+    throw ValueError("make_pruner: expected a pruner name (" + listed(pruner_names()) + "), got '" + name + "'");
+  return *it;
+}
+
+}  // namespace
+
+std::vector<std::string> pruner_names() {
+  std::vector<std::string> names;
+  for (const auto& e : table()) names.push_back(e.name);
+  return names;
+}
+
+std::vector<std::string> pruner_options(const std::string& name) { return entry(name).options; }
+
+std::unique_ptr<Pruner> make_pruner(const std::string& name, nn::ModulePtr model, ConfigList config,
+                                    const nlohmann::json& options) {
+  const Entry& e = entry(name);
+  const std::string where = "make_pruner(" + name + ")";
+  SHRINK_CHECK(options.is_null() || options.is_object(), where, ": expected the options as a JSON object, got ",
+               options.dump());
+  if (options.is_object()) {
+    for (const auto& [key, value] : options.items()) {
+      if (std::find(e.options.begin(), e.options.end(), key) != e.options.end()) continue;
+      if (e.options.empty()) throw ValueError(where + ": expected no options (" + name + " has none), got '" + key + "'");
+      throw ValueError(where + ": expected an option among (" + listed(e.options) + "), got '" + key + "'");
+    }
+  }
+  return e.make(std::move(model), std::move(config), Options(name, options));
+}
+
+}  // namespace shrink::compression

@@ -1,0 +1,40 @@
+#pragma once
+/// \file
+/// The pruners by name: what a command line or a pipeline file uses to build one.
+///
+/// \code
+///   auto pruner = compression::make_pruner("level", model, ConfigList::from_file("level_mlp_80.json"),
+///                                          {{"balance_block", 4}});   // LevelPruner, 2:4 at 0.5
+///   pruner->compress();
+/// \endcode
+///
+/// Names are NNI's algorithm names in lower case ("level", "l1norm", "l2norm", "fpgm"). Options
+/// are the fields of the pruner's option struct as a JSON object (LevelPrunerOptions ->
+/// {"balance_block": 4}); a pruner without an option struct takes none. An unknown name or option
+/// key is a ValueError listing the known ones; a value of the wrong type is a ValueError naming it.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compression/config_list.h"
+#include "compression/pruning/pruner.h"
+#include "nn/module.h"
+
+namespace shrink::compression {
+
+/// Every name make_pruner() knows, in a fixed order.
+std::vector<std::string> pruner_names();
+
+/// The option keys pruner `name` accepts (empty when it has none); ValueError for an unknown name.
+std::vector<std::string> pruner_options(const std::string& name);
+
+/// A new pruner `name` on `model` with `config` and `options` (a JSON object or null). It is not
+/// compressed yet: call compress(). Checks the name and the options; the config_list is checked by
+/// compress() as usual.
+std::unique_ptr<Pruner> make_pruner(const std::string& name, nn::ModulePtr model, ConfigList config,
+                                    const nlohmann::json& options = {});
+
+}  // namespace shrink::compression

@@ -111,7 +111,9 @@ std::vector<LayerCount> count_layers(nn::Module& model, const Shape& input_shape
     const Tensor w = m.param_value("weight", /*optional=*/true);
     const Tensor b = m.param_value("bias", /*optional=*/true);
     counts[i].params = numel_of(w) + numel_of(b);
-    counts[i].nonzero_params = count_nonzero(w) + count_nonzero(b);
+    // A bias of 0 is an ordinary value (BatchNorm's starts at 0); it counts as pruned only where
+    // a parametrization (a pruner's bias_mask) zeroes it.
+    counts[i].nonzero_params = count_nonzero(w) + (m.is_parametrized("bias") ? count_nonzero(b) : numel_of(b));
   }
   return counts;
 }

@@ -32,7 +32,10 @@ struct LayerCount {
   bool has_macs = false;     ///< Conv2d or Linear (true); BatchNorm (false: parameters only)
   std::int64_t calls = 0;    ///< how often the forward called it (0: not used by forward)
   std::int64_t params = 0;   ///< elements of weight + bias
-  std::int64_t nonzero_params = 0;  ///< nonzero elements of the effective weight + bias
+  /// The parameters left: nonzero elements of the effective weight, plus the bias elements
+  /// except those a parametrization (a pruner's bias_mask) zeroes; an unmasked bias of 0
+  /// (BatchNorm's default) is an ordinary value, not a pruned one.
+  std::int64_t nonzero_params = 0;
   std::int64_t macs = 0;            ///< dense MACs per sample, summed over the calls
   std::int64_t effective_macs = 0;  ///< MACs of the nonzero effective weights only
   /// 1 − nonzero_params / params (0 for a layer without parameters).

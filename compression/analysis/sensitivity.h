@@ -88,6 +88,15 @@ std::map<std::string, double> ratios_for_macs_target(const Sensitivities& sens,
                                                       const std::map<std::string, std::int64_t>& layer_macs,
                                                       std::int64_t total_macs, double target_reduction);
 
+/// Channel alignment (optional, after a solver): each layer of `ratios` with C = channels[layer]
+/// output channels keeps C − floor(r·C) channels rounded up to a multiple of `align` (at most C),
+/// and its ratio becomes (channels pruned) / C. Keeping whole multiples (e.g. 8) suits vectorised
+/// kernels; since layers keep at least as many channels as asked, the MACs reduction can fall
+/// slightly short of the solver's target. ValueError when `align` < 1 or a layer has no positive
+/// channel count in `channels`.
+std::map<std::string, double> align_ratios(const std::map<std::string, double>& ratios,
+                                           const std::map<std::string, std::int64_t>& channels, std::int64_t align);
+
 /// One ratio for every layer (PaddleSlim 1.x): binary search of r in (0, 1) until
 /// `reduction_at(r)` (the measured fraction of MACs removed when every selected layer is pruned
 /// at r; non-decreasing in r) is within `tolerance` of `target_reduction`. ValueError when the

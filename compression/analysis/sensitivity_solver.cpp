@@ -102,6 +102,24 @@ std::map<std::string, double> ratios_for_macs_target(const Sensitivities& sens,
   return best;
 }
 
+std::map<std::string, double> align_ratios(const std::map<std::string, double>& ratios,
+                                           const std::map<std::string, std::int64_t>& channels, std::int64_t align) {
+  SHRINK_CHECK(align >= 1, "align_ratios: expected align >= 1, got ", align);
+  std::map<std::string, double> out;
+  for (const auto& [layer, ratio] : ratios) {
+    const auto it = channels.find(layer);
+    SHRINK_CHECK(it != channels.end() && it->second > 0, "align_ratios: expected a positive channel count for layer '",
+                 layer, "', got ", it == channels.end() ? std::string("none") : std::to_string(it->second));
+    const std::int64_t c = it->second;
+    // floor with the pruners' slack (0.7 · 10 must give 7, not 6).
+    const auto pruned = std::clamp<std::int64_t>(
+        static_cast<std::int64_t>(std::floor(ratio * static_cast<double>(c) + 1e-9)), 0, c);
+    const std::int64_t kept = std::min(c, (c - pruned + align - 1) / align * align);
+    out[layer] = static_cast<double>(c - kept) / static_cast<double>(c);
+  }
+  return out;
+}
+
 double uniform_ratio_for_macs_target(const std::function<double(double ratio)>& reduction_at,
                                      double target_reduction, double tolerance) {
   constexpr const char* where = "uniform_ratio_for_macs_target";

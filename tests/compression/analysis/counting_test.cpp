@@ -78,6 +78,26 @@ TEST(CountLayers, CountsArePerSampleWhateverTheBatch) {
   }
 }
 
+TEST(CountLayers, ABiasCountsAsPrunedOnlyWhereAParametrizationZeroesIt) {
+  nn::Linear fc(4, 3);
+  {
+    NoGradGuard no_grad;
+    fc.weight().fill_(1.0);
+    fc.bias().zero_();  // zero, but not pruned
+  }
+  EXPECT_EQ(count_layers(fc, {1, 4})[0].nonzero_params, 15);
+  {
+    NoGradGuard no_grad;
+    fc.bias().fill_(2.0);
+  }
+  fc.register_buffer("bias_mask", from_vector(std::vector<float>{1, 0, 1}, {3}));
+  fc.register_parametrization(
+      "bias", nn::ParametrizationFn([](nn::Module& m, const Tensor& b) { return b * m.buffer("bias_mask"); }), "mask");
+  const LayerCount c = count_layers(fc, {1, 4})[0];
+  EXPECT_EQ(c.nonzero_params, 14);
+  EXPECT_EQ(c.effective_macs, 12);  // the bias does not take part in the MACs
+}
+
 /// fc applied twice: a shared module.
 class TwiceNet : public nn::Cloneable<TwiceNet> {
  public:
@@ -158,6 +178,7 @@ TEST(CountLayers, VggSmallMatchesThePyTorchReferenceCount) {
   for (const auto& p : model->parameters()) params += p.numel();
   EXPECT_EQ(count_totals(counts).params, params);
   EXPECT_EQ(params, 298858);
+  EXPECT_EQ(count_totals(counts).nonzero_params, params);  // BatchNorm biases start at 0: not pruned
   EXPECT_EQ(count_totals(counts).effective_macs, count_totals(counts).macs);
 }
 

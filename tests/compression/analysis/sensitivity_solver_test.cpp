@@ -92,6 +92,22 @@ TEST(RatiosForMacsTarget, RejectsMissingMacsAndBadArguments) {
                              "ratios_for_macs_target: expected sensitivities of at least one layer, got none");
 }
 
+TEST(AlignRatios, KeepsAMultipleOfTheAlignmentRoundingTheKeptChannelsUp) {
+  // a: 64 channels at 0.4 prunes 25, keeps 39 -> 40, so prunes 24. b: 10 at 0.7 prunes 7, keeps
+  // 3 -> 8. c: 6 channels keep 6 (a multiple above 6 is capped at 6). d: 32 at 0.5 stays.
+  const auto aligned = align_ratios({{"a", 0.4}, {"b", 0.7}, {"c", 0.2}, {"d", 0.5}},
+                                    {{"a", 64}, {"b", 10}, {"c", 6}, {"d", 32}}, 8);
+  EXPECT_DOUBLE_EQ(aligned.at("a"), 24.0 / 64.0);
+  EXPECT_DOUBLE_EQ(aligned.at("b"), 2.0 / 10.0);
+  EXPECT_DOUBLE_EQ(aligned.at("c"), 0.0);
+  EXPECT_DOUBLE_EQ(aligned.at("d"), 0.5);
+  EXPECT_EQ(align_ratios({{"a", 0.4}}, {{"a", 64}}, 1).at("a"), 25.0 / 64.0);
+  expect_message<ValueError>([] { align_ratios({{"a", 0.4}}, {{"a", 64}}, 0); },
+                             "align_ratios: expected align >= 1, got 0");
+  expect_message<ValueError>([] { align_ratios({{"a", 0.4}}, {{"b", 64}}, 8); },
+                             "align_ratios: expected a positive channel count for layer 'a', got none");
+}
+
 TEST(UniformRatioForMacsTarget, FindsOneRatioWithinAHundredthOfTheTarget) {
   const double r = uniform_ratio_for_macs_target({{"a", 300}, {"b", 300}}, 1000, 0.3);
   EXPECT_NEAR(r * 0.6, 0.3, 0.01);

@@ -13,6 +13,7 @@
 #include "autograd/generator.h"
 #include "compression/analysis/counting.h"
 #include "compression/analysis/sensitivity_cache.h"
+#include "compression/pruning/weight_pruners.h"
 #include "tests/compression/analysis/analysis_testing.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/errors.h"
@@ -73,6 +74,26 @@ TEST(AnalyzeSensitivity, RestoresEveryWeightBitIdentically) {
   EXPECT_LT(seen.back(), 1.0);  // the model was pruned while evaluated
   for (const auto& [name, t] : net->state_dict()) EXPECT_TRUE(testing::tensors_identical(t, before.at(name))) << name;
   EXPECT_DOUBLE_EQ(kept_macs(*net), 1.0);
+}
+
+TEST(AnalyzeSensitivity, WorksWithAPrunerThatAttachesMasksAndBakesThemIn) {
+  // L1NormPruner on the one layer, compress() then unwrap(): the masks come and go, the weights
+  // keep their tensors, so the analysis restores them like any in-place change.
+  auto l1_prune = [](nn::Module& model, const std::string& layer, double ratio) {
+    const nn::ModulePtr handle(std::shared_ptr<nn::Module>(), &model);  // not owning: the caller holds it
+    L1NormPruner pruner(handle, ConfigList::from_json({{{"op_names", {layer}}, {"sparsity", ratio}}}));
+    pruner.compress();
+    pruner.unwrap();
+  };
+  auto net = tiny_net();
+  const io::StateDict before = net->clone()->state_dict();
+  const Sensitivities with_pruner =
+      analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, l1_prune, {.ratios = kRatios});
+  for (const auto& [name, t] : net->state_dict()) EXPECT_TRUE(testing::tensors_identical(t, before.at(name))) << name;
+  // Same filters as the hand-written L1 pruning (floor and round agree on 1, 2 and 3 of 4).
+  const Sensitivities by_hand =
+      analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, testing::prune_filters, {.ratios = kRatios});
+  EXPECT_EQ(with_pruner.losses, by_hand.losses);
 }
 
 TEST(AnalyzeSensitivity, ResumesAnInterruptedRunFromTheCacheEvaluatingOnlyTheMissingPoints) {

@@ -62,6 +62,7 @@
 #include "compression/analysis/sensitivity.h"
 #include "compression/config_list.h"
 #include "compression/pruning/criteria.h"
+#include "compression/pruning/layer_pruning.h"
 #include "compression/pruning/pruner.h"
 #include "compression/pruning/registry.h"
 #include "compression/pruning/weight_pruners.h"

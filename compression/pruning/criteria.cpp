@@ -1,7 +1,10 @@
 // Weight-only pruning criteria (accumulated in double: rankings must not depend on summation order).
 #include "compression/pruning/criteria.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
 
 #include "autograd/error.h"
 
@@ -26,7 +29,24 @@ Rows rows_of(const Tensor& weight, const char* where) {
   return r;
 }
 
+/// NaN ranks lowest (pruned first): a weight that became NaN is the least useful one.
+float rank_value(float v) { return std::isnan(v) ? -std::numeric_limits<float>::infinity() : v; }
+
 }  // namespace
+
+std::vector<std::int64_t> lowest_units(const Tensor& metric, std::int64_t k) {
+  const Tensor m = metric.to(DType::Float32);
+  const float* v = m.data<float>();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(m.numel()));
+  std::iota(order.begin(), order.end(), 0);
+  k = std::clamp<std::int64_t>(k, 0, m.numel());
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [v](std::int64_t a, std::int64_t b) {
+    const float x = rank_value(v[a]), y = rank_value(v[b]);
+    return x < y || (x == y && a < b);
+  });
+  order.resize(static_cast<std::size_t>(k));
+  return order;
+}
 
 Tensor magnitude(const Tensor& weight) {
   SHRINK_CHECK(weight.defined(), "magnitude: expected a weight, got an undefined tensor");

@@ -3,6 +3,9 @@
 /// Pruning criteria that need only the weights (SEMANTICS §2, "Criteria"). Each returns an
 /// importance per unit: higher = kept. The pruners and the sensitivity analysis share them.
 
+#include <cstdint>
+#include <vector>
+
 #include "autograd/tensor.h"
 
 namespace shrink::compression {
@@ -18,5 +21,9 @@ Tensor channel_norms(const Tensor& weight, int p);
 /// every other filter of the layer ([C_out]). The filters closest to the geometric median (the
 /// smallest sums) are the most replaceable, so they rank lowest.
 Tensor geometric_median_distances(const Tensor& weight);
+
+/// Flat indices of the `k` lowest values of `metric` (clamped to [0, numel]); ties go to the
+/// lower index, NaN ranks lowest. Every pruner's "prune the k least important units".
+std::vector<std::int64_t> lowest_units(const Tensor& metric, std::int64_t k);
 
 }  // namespace shrink::compression

@@ -9,29 +9,15 @@
 #include "autograd/error.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "compression/pruning/criteria.h"
 #include "io/state_dict_diff.h"
 #include "io/state_dict_file.h"
 
 namespace shrink::compression {
 namespace {
 
-/// NaN ranks lowest (pruned first): a weight that became NaN is the least useful one.
+/// NaN ranks lowest, as in lowest_units().
 float rank_value(float v) { return std::isnan(v) ? -std::numeric_limits<float>::infinity() : v; }
-
-/// Indices of the `k` lowest values (ties: lower index first).
-std::vector<std::int64_t> lowest(const Tensor& metric, std::int64_t k) {
-  const Tensor m = metric.to(DType::Float32);
-  const float* v = m.data<float>();
-  std::vector<std::int64_t> order(static_cast<std::size_t>(m.numel()));
-  std::iota(order.begin(), order.end(), 0);
-  k = std::clamp<std::int64_t>(k, 0, m.numel());
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [v](std::int64_t a, std::int64_t b) {
-    const float x = rank_value(v[a]), y = rank_value(v[b]);
-    return x < y || (x == y && a < b);
-  });
-  order.resize(static_cast<std::size_t>(k));
-  return order;
-}
 
 std::int64_t floor_count(double fraction, std::int64_t n) {
   // int(s * n) as NNI computes it; the tiny slack keeps 0.7 * 10 from flooring to 6.
@@ -171,7 +157,7 @@ Tensor Pruner::make_weight_mask(const PrunedLayer& layer, const Tensor& metric, 
   Tensor mask = ones_like(w);
   float* m = mask.data<float>();
   const std::int64_t unit = granularity_ == MaskGranularity::Element ? 1 : w.numel() / w.size(0);
-  for (const std::int64_t u : lowest(metric, prune_units)) std::fill(m + u * unit, m + (u + 1) * unit, 0.0f);
+  for (const std::int64_t u : lowest_units(metric, prune_units)) std::fill(m + u * unit, m + (u + 1) * unit, 0.0f);
   return mask;
 }
 

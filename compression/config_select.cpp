@@ -4,35 +4,16 @@
 
 #include "autograd/error.h"
 #include "autograd/warning.h"
+#include "compression/analysis/error_context.h"
 #include "compression/config_list.h"
 
 namespace shrink::compression {
 namespace {
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
-  return s;
-}
+std::string joined(const std::vector<std::string>& items) { return detail::join_names(items, items.size()); }
 
 bool contains(const std::vector<std::string>& items, const std::string& x) {
   return std::find(items.begin(), items.end(), x) != items.end();
-}
-
-/// Levenshtein distance, for "did you mean" hints on short keys.
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string where(const ConfigRules& rules, const ConfigDict& d, const std::string& key = "") {
@@ -47,9 +28,8 @@ void check_against_rules(const ConfigDict& d, const ConfigRules& rules) {
   allowed.insert(allowed.end(), rules.keys.begin(), rules.keys.end());
   for (const auto& [key, value] : d.settings.items()) {
     if (contains(rules.keys, key)) continue;
-    std::string hint;
-    for (const auto& k : allowed)
-      if (edit_distance(key, k) <= 2) hint = " (Hint: did you mean '" + k + "'?)";
+    const auto close = detail::close_names(key, allowed, 1);
+    const std::string hint = close.empty() ? "" : " (Hint: did you mean '" + close[0] + "'?)";
     throw ValueError(where(rules, d) + ": unknown key '" + key + "' (allowed keys: " + joined(allowed) + ")" + hint);
   }
   if (d.exclude) return;
@@ -142,12 +122,7 @@ std::vector<SelectedLayer> select_layers(const nn::Module& model, const ConfigLi
                  for (const auto& [name, module] : modules)
                    if (contains(rules.op_types, module->type_name()))
                      names.push_back(name + " (" + module->type_name() + ")");
-                 if (names.size() > 8) {
-                   const std::size_t more = names.size() - 8;
-                   names.resize(8);
-                   names.push_back("... " + std::to_string(more) + " more");
-                 }
-                 return names.empty() ? std::string("none") : joined(names);
+                 return detail::join_names(names, 8);
                }(),
                ")");
   return out;

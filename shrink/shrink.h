@@ -66,3 +66,5 @@
 #include "compression/pruning/pruner.h"
 #include "compression/pruning/registry.h"
 #include "compression/pruning/weight_pruners.h"
+#include "compression/pruning/statistics.h"
+#include "compression/pruning/taylor_pruner.h"

@@ -201,6 +201,7 @@ void Pruner::update_masks() {
   }
   const std::vector<std::int64_t> counts = prune_counts(metrics);
   for (std::size_t i = 0; i < layers_.size(); ++i) apply_mask(layers_[i], make_weight_mask(layers_[i], metrics[i], counts[i]));
+  on_masks_updated();
 }
 
 void Pruner::update_epoch(std::int64_t epoch) {

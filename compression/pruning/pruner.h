@@ -140,6 +140,8 @@ class Pruner {
   virtual void on_compress() {}
   /// Before the masks are baked in and removed (remove hooks here).
   virtual void on_unwrap() {}
+  /// After update_masks() has written every mask (data-driven pruners may reset statistics here).
+  virtual void on_masks_updated() {}
   /// The mask of one layer (weight-shaped, float32 0/1) that prunes `prune_units` units ranked by
   /// `metric`. The default ranks by value with ties by index; N:M and other patterns override.
   virtual Tensor make_weight_mask(const PrunedLayer& layer, const Tensor& metric, std::int64_t prune_units);

@@ -67,4 +67,6 @@
 #include "compression/pruning/registry.h"
 #include "compression/pruning/weight_pruners.h"
 #include "compression/pruning/statistics.h"
+#include "compression/pruning/slim_pruner.h"
 #include "compression/pruning/taylor_pruner.h"
+#include "compression/pruning/activation_pruners.h"

@@ -13,13 +13,15 @@
 
 namespace shrink::compression {
 
-/// An aligned text table, one row per layer, then a totals row and a line with the FLOPs:
+/// An aligned text table, one row per layer, then a totals row and a line with the FLOPs, e.g.
+/// (tests/compression/analysis/report_test.cpp):
 ///
-///     layer       type    weight shape   sparsity  params left  params   MACs   eff. MACs
-///     conv        Conv2d  [4, 1, 3, 3]     50.00%           20      40   2,560      1,280
-///     ...
-///     total                                37.50%          ...
-///     per sample: MACs 2,600 dense, 1,290 effective; FLOPs = 2 x MACs: 5,200 dense, 2,580 effective
+///     layer  type         weight shape  sparsity  params left  params  MACs  eff. MACs
+///     conv   Conv2d       [4, 1, 3, 3]    45.00%           22      40   576        288
+///     bn     BatchNorm2d  [4]              0.00%            8       8     -          -
+///     fc     Linear       [3, 16]         23.53%           39      51    48         36
+///     total                               30.30%           69      99   624        324
+///     per sample: MACs 624 dense, 324 effective; FLOPs = 2 x MACs: 1,248 dense, 648 effective
 ///
 /// Sparsity has two decimals; integers have thousands separators; a layer without MACs
 /// (BatchNorm) shows "-" in the MACs columns, a layer without weight "-" as its shape.

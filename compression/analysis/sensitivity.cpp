@@ -137,8 +137,15 @@ Sensitivities analyze_sensitivity(nn::Module& model, const std::vector<std::stri
   std::sort(ratios.begin(), ratios.end());
 
   const bool cached = !opts.cache_path.empty();
+  if (cached) {
+    // Fail before the first (possibly long) evaluation rather than at the first write.
+    const auto dir = std::filesystem::path(opts.cache_path).parent_path();
+    SHRINK_CHECK_T(IOError, dir.empty() || std::filesystem::is_directory(dir), "analyze_sensitivity: cannot write the cache '",
+                   opts.cache_path, "': no directory '", dir.string(), "'");
+  }
   detail::SensitivityCache cache = detail::empty_cache(detail::fingerprint(model), layers, ratios);
-  if (cached && std::filesystem::exists(opts.cache_path)) cache = detail::load_cache(opts.cache_path, cache);
+  std::error_code absent;  // any failure to stat the path surfaces when reading or writing it
+  if (cached && std::filesystem::exists(opts.cache_path, absent)) cache = detail::load_cache(opts.cache_path, cache);
   auto save = [&] {
     if (cached) detail::save_cache(opts.cache_path, cache);
   };

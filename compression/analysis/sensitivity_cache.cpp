@@ -4,9 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -130,13 +128,21 @@ SensitivityCache empty_cache(ModelFingerprint model, const std::vector<std::stri
 }
 
 SensitivityCache load_cache(const std::string& path, const SensitivityCache& expected) {
-  std::ifstream in(path, std::ios::binary);
-  SHRINK_CHECK_T(IOError, in.good(), "analyze_sensitivity: cannot read the cache '", path, "': ", std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    SHRINK_CHECK_T(IOError, f != nullptr, "analyze_sensitivity: cannot read the cache '", path, "': ",
+                   std::strerror(errno));
+    char buf[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    const int err = std::ferror(f) ? errno : 0;
+    std::fclose(f);
+    SHRINK_CHECK_T(IOError, err == 0, "analyze_sensitivity: cannot read the cache '", path, "': ", std::strerror(err));
+  }
   SensitivityCache cached;
   try {
-    cached = parse_cache(nlohmann::json::parse(text.str()), path);
+    cached = parse_cache(nlohmann::json::parse(text), path);
   } catch (const nlohmann::json::exception& e) {
     throw IOError(where(path) + " is malformed (" + e.what() + ")" + kHint);
   }

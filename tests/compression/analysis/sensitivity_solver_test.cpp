@@ -88,6 +88,11 @@ TEST(RatiosForMacsTarget, RejectsMissingMacsAndBadArguments) {
   expect_message<ValueError>(
       [] { ratios_for_macs_target(three_layers(), {{"a", 1}, {"b", 1}, {"c", 1}}, 0, 0.5); },
       "ratios_for_macs_target: expected positive total_macs, got 0");
+  Sensitivities short_curve = three_layers();
+  short_curve.losses["b"].pop_back();
+  expect_message<ValueError>(
+      [&] { ratios_for_macs_target(short_curve, {{"a", 1}, {"b", 1}, {"c", 1}}, 3, 0.5); },
+      "ratios_for_macs_target: expected 4 losses for layer 'b' (one per ratio), got 3");
   expect_message<ValueError>([] { ratios_for_macs_target(Sensitivities{}, {}, 10, 0.5); },
                              "ratios_for_macs_target: expected sensitivities of at least one layer, got none");
 }
@@ -115,6 +120,10 @@ TEST(UniformRatioForMacsTarget, FindsOneRatioWithinAHundredthOfTheTarget) {
                              "uniform_ratio_for_macs_target: the target MACs reduction 95.00% is unreachable: the "
                              "selected layers hold 60.00% of the MACs, and one ratio < 1 for all of them removes "
                              "less than that");
+  expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}}, 1000, 0.2, 0.0); },
+                             "uniform_ratio_for_macs_target: expected a tolerance in (0, 1), got 0");
+  expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}}, 0, 0.2); },
+                             "uniform_ratio_for_macs_target: expected positive total_macs, got 0");
   expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}}, 1000, 0.0); },
                              "uniform_ratio_for_macs_target: expected a target MACs reduction in (0, 1), got 0");
 }

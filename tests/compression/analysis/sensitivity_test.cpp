@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -189,6 +190,18 @@ TEST(AnalyzeSensitivity, AMalformedCacheIsAnIOError) {
       ("analyze_sensitivity: the cache '" + broken + "' is malformed (" + parse_error +
        "). Delete it to start a new analysis, or pass another cache_path")
           .c_str());
+  // A cache whose metrics do not match its ratios (edited by hand).
+  const std::string edited = dir.file("edited.json");
+  analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, edited});
+  nlohmann::json j = nlohmann::json::parse(read_text(edited));
+  j["metrics"]["conv"].erase(2);
+  dir.write_bytes("edited.json", j.dump());
+  expect_message<IOError>(
+      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, edited}); },
+      ("analyze_sensitivity: the cache '" + edited +
+       "' is malformed: layer 'conv' has 2 metrics for 3 ratios. Delete it to start a new analysis, or pass another "
+       "cache_path")
+          .c_str());
   const std::string foreign = dir.write_bytes("foreign.json", "{\"layers\": []}");
   expect_message<IOError>(
       [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, foreign}); },
@@ -196,6 +209,31 @@ TEST(AnalyzeSensitivity, AMalformedCacheIsAnIOError) {
        "' is not a sensitivity cache (expected \"format\": \"shrink.sensitivity\", \"version\": 1). Delete it to "
        "start a new analysis, or pass another cache_path")
           .c_str());
+}
+
+TEST(AnalyzeSensitivity, ACachePathThatCannotBeReadOrWrittenIsAnIOErrorBeforeAnyEvaluation) {
+  testing::TempDir dir;
+  auto net = tiny_net();
+  int calls = 0;
+  auto counting = [&](nn::Module& m) {
+    ++calls;
+    return kept_macs(m);
+  };
+  const std::string nowhere = dir.file("missing/sens.json");
+  expect_message<IOError>(
+      [&] { analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, nowhere}); },
+      ("analyze_sensitivity: cannot write the cache '" + nowhere + "': no directory '" + dir.file("missing") + "'")
+          .c_str());
+  std::filesystem::create_directory(dir.file("a_directory"));
+  expect_message<IOError>(
+      [&] { analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, dir.file("a_directory")}); },
+      ("analyze_sensitivity: cannot read the cache '" + dir.file("a_directory") + "': Is a directory").c_str());
+  EXPECT_EQ(calls, 0);
+  // A name of 250 characters is fine, its temporary "<name>.tmp-<pid>-<hex>" is not.
+  const std::string long_name = dir.file(std::string(245, 'x') + ".json");
+  expect_message<IOError>(
+      [&] { analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, long_name}); },
+      ("analyze_sensitivity: cannot write the cache '" + long_name + "': File name too long").c_str());
 }
 
 TEST(AnalyzeSensitivity, UnknownLayersListCloseNames) {

@@ -13,13 +13,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <numeric>
 #include <string>
 
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "examples/cli.h"
+#include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
 #include "io/data/transforms.h"
@@ -30,37 +30,6 @@
 #include "nn/optim/sgd.h"
 
 using namespace shrink;
-
-namespace {
-
-/// The first `n` samples of `dataset` as a dataset of their own (all of them when n <= 0).
-std::shared_ptr<const data::Dataset> first(std::shared_ptr<const data::Dataset> dataset, std::int64_t n) {
-  if (n <= 0 || n >= dataset->size()) return dataset;
-  std::vector<std::int64_t> indices(static_cast<std::size_t>(n));
-  std::iota(indices.begin(), indices.end(), 0);
-  data::Batch b = dataset->get_batch(indices);
-  return std::make_shared<data::TensorDataset>(b.data, b.targets);
-}
-
-/// Top-1 accuracy of `model` over `loader`, with a progress line.
-double evaluate(nn::Module& model, data::DataLoader& loader) {
-  NoGradGuard no_grad;
-  model.eval();
-  io::Progress progress(loader.size(), {.description = "  test"});
-  std::int64_t correct = 0, seen = 0;
-  for (const data::Batch& batch : loader) {
-    const Tensor logits = model(batch.data);
-    const Tensor loss = cross_entropy(logits, batch.targets);
-    correct += io::correct_topk(logits, batch.targets);
-    seen += batch.targets.size(0);
-    progress.step(batch.targets.size(0), loss.item());
-  }
-  const double accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-  progress.finish({{"acc", accuracy}});
-  return accuracy;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::string model_name = "naive";
@@ -103,9 +72,8 @@ int main(int argc, char** argv) {
     std::int64_t parameters = 0;
     for (const Tensor& p : model->parameters()) parameters += p.numel();
 
-    // Fashion-MNIST's training-set mean and standard deviation.
-    auto normalize = std::make_shared<data::Normalize>(std::vector<float>{0.2860f}, std::vector<float>{0.3530f});
-    auto train_set = first(std::make_shared<data::FashionMNIST>(root, true), limit);
+    auto normalize = examples::fmnist_normalize();
+    auto train_set = examples::first(std::make_shared<data::FashionMNIST>(root, true), limit);
     auto test_set = std::make_shared<data::FashionMNIST>(root, false);
     std::shared_ptr<const data::Transform> train_transform = normalize;
     if (augment)
@@ -132,26 +100,14 @@ int main(int argc, char** argv) {
 
     double accuracy = 0.0;
     for (std::int64_t epoch = start; epoch < epochs; ++epoch) {
-      model->train();
       train_loader.set_epoch(epoch);  // the shuffle of an epoch depends only on (seed, epoch)
-      io::Progress progress(train_loader.size(),
-                            {.description = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs)});
-      io::RunningMean train_accuracy;
-      for (const data::Batch& batch : train_loader) {
-        const Tensor logits = (*model)(batch.data);
-        Tensor loss = cross_entropy(logits, batch.targets);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        train_accuracy.update(io::accuracy(logits.detach(), batch.targets), static_cast<double>(batch.targets.size(0)));
-        progress.step(batch.targets.size(0), loss.item());
-      }
-      progress.finish({{"acc", train_accuracy.mean()}, {"lr", optimizer.lr()}});
+      examples::train_epoch(*model, train_loader, optimizer,
+                            "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs));
       scheduler.step();
-      accuracy = evaluate(*model, test_loader);
+      accuracy = examples::evaluate(*model, test_loader);
       if (!checkpoint.empty()) nn::save_checkpoint(checkpoint, *model, &optimizer, &scheduler, epoch + 1);
     }
-    if (start >= epochs) accuracy = evaluate(*model, test_loader);  // resumed a finished run
+    if (start >= epochs) accuracy = examples::evaluate(*model, test_loader);  // resumed a finished run
     nn::save_weights(*model, out);
     std::printf("test accuracy %.2f%%; weights written to %s\n", 100.0 * accuracy, out.c_str());
   } catch (const Error& e) {

@@ -1,0 +1,199 @@
+// Prunes a zoo model trained on Fashion-MNIST, the NNI way: train (or load) the dense model,
+// evaluate it, let a pruner chosen by name put masks on the layers a config_list selects,
+// fine-tune with the masks in the forward graph (calling the pruner's update_epoch() and step()),
+// evaluate again, and export the pruned weights and the masks as HDF5.
+//
+//   prune_fmnist --pruner l1norm --config examples/configs/l1norm_vgg_50.json --epochs 5 --finetune-epochs 3
+//   train_fmnist --model vgg_small --epochs 15 --out vgg.h5        (then, reusing the dense weights:)
+//   prune_fmnist --weights vgg.h5 --pruner fpgm --config examples/configs/fpgm_vgg_50.json
+//   prune_fmnist --model mlp --pruner level --config examples/configs/level_mlp_80.json
+//   prune_fmnist --pruner level --options '{"balance_block": 4}' --config examples/configs/level_vgg_2of4.json
+//
+// The last line is a summary: dense and pruned top-1, the drop, and the sparsity of the pruned
+// layers' weights.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "autograd/generator.h"
+#include "autograd/warning.h"
+#include "compression/config_list.h"
+#include "compression/pruning/registry.h"
+#include "examples/cli.h"
+#include "examples/fmnist.h"
+#include "io/data/dataloader.h"
+#include "io/data/dataset.h"
+#include "nn/checkpoint.h"
+#include "nn/models/registry.h"
+#include "nn/optim/lr_scheduler.h"
+#include "nn/optim/sgd.h"
+
+using namespace shrink;
+
+namespace {
+
+/// Zeros of the weight masks over their elements, and the number of masked weights' layers.
+struct MaskSparsity {
+  double sparsity = 0;
+  std::int64_t pruned = 0, total = 0, layers = 0;
+};
+
+MaskSparsity weight_sparsity(const compression::Pruner& pruner) {
+  MaskSparsity s;
+  for (const auto& [name, mask] : pruner.get_masks()) {
+    if (!name.ends_with(".weight")) continue;
+    const float* m = mask.data<float>();
+    for (std::int64_t i = 0; i < mask.numel(); ++i) s.pruned += m[i] == 0.0f;
+    s.total += mask.numel();
+    ++s.layers;
+  }
+  s.sparsity = s.total ? static_cast<double>(s.pruned) / static_cast<double>(s.total) : 0.0;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_name = "vgg_small";
+  std::string weights;
+  std::string save_dense;
+  std::string pruner_name = "l1norm";
+  std::string config_path;
+  std::string options_text = "{}";
+  int epochs = 5;
+  int finetune_epochs = 3;
+  std::int64_t batch_size = 128;
+  double lr = 0.05;
+  double finetune_lr = 0.01;
+  std::uint64_t seed = 0;
+  std::int64_t limit = 0;
+  std::int64_t test_limit = 0;
+  std::string root = data::FashionMNIST::kDefaultRoot;
+  std::string out = "pruned.h5";
+  std::string masks_out = "pruned.masks.h5";
+
+  CLI::App app{"Train or load a zoo model on Fashion-MNIST, prune it with a named pruner and a config_list, "
+               "fine-tune, evaluate and export the pruned weights and masks as HDF5.",
+               "prune_fmnist"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--model", model_name, "Zoo model")->check(CLI::IsMember(models::names()))->capture_default_str();
+  app.add_option("--weights", weights, "Load the dense weights from this HDF5 file instead of training")
+      ->check(CLI::ExistingFile);
+  app.add_option("--save-dense", save_dense, "Write the trained dense weights to this file");
+  app.add_option("--pruner", pruner_name, "Pruner")
+      ->check(CLI::IsMember(compression::pruner_names()))
+      ->capture_default_str();
+  app.add_option("--config", config_path, "config_list JSON file (examples/configs/); required");
+  app.add_option("--options", options_text, "The pruner's options as a JSON object, e.g. '{\"balance_block\": 4}'")
+      ->capture_default_str();
+  app.add_option("--epochs", epochs, "Dense training epochs (without --weights)")
+      ->check(examples::positive())
+      ->capture_default_str();
+  app.add_option("--finetune-epochs", finetune_epochs, "Fine-tuning epochs after pruning")
+      ->check(examples::positive(/*allow_zero=*/true))
+      ->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--lr", lr, "Dense training learning rate (cosine-annealed to 0)")
+      ->check(examples::positive())
+      ->capture_default_str();
+  app.add_option("--finetune-lr", finetune_lr, "Fine-tuning learning rate (cosine-annealed to 0)")
+      ->check(examples::positive())
+      ->capture_default_str();
+  app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
+  app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
+      ->check(examples::positive(/*allow_zero=*/true))
+      ->capture_default_str();
+  app.add_option("--test-limit", test_limit, "Evaluate on the first N test images only (0: all 10,000)")
+      ->check(examples::positive(/*allow_zero=*/true))
+      ->capture_default_str();
+  app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
+  app.add_option("--out", out, "Where to write the pruned weights (masks applied; loads into a plain model)")
+      ->capture_default_str();
+  app.add_option("--masks", masks_out, "Where to write the masks")->capture_default_str();
+  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (config_path.empty())
+    return examples::usage_error(app, "--config FILE is required (a config_list, e.g. examples/configs/l1norm_vgg_50.json)");
+
+  // The configuration is checked before any training: a mistake costs no epoch.
+  nlohmann::json options;
+  try {
+    options = nlohmann::json::parse(options_text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return examples::usage_error(app, "--options: expected a JSON object, got '" + options_text + "' (" + e.what() + ")");
+  }
+  manual_seed(seed);
+  nn::ModulePtr model;
+  compression::ConfigList config;
+  try {
+    model = models::create(model_name);
+    config = compression::ConfigList::from_file(config_path);
+    // A dry run on a copy: make_pruner checks the name and options, compress() the config_list.
+    compression::make_pruner(pruner_name, model->clone(), config, options)->compress();
+  } catch (const Error& e) {
+    return examples::usage_error(app, e.what());
+  }
+
+  try {
+    auto normalize = examples::fmnist_normalize();
+    auto train_set = examples::first(std::make_shared<data::FashionMNIST>(root, true), limit);
+    auto test_set = examples::first(std::make_shared<data::FashionMNIST>(root, false), test_limit);
+    data::DataLoader train_loader(train_set,
+                                  {.batch_size = batch_size, .shuffle = true, .seed = seed, .transform = normalize});
+    data::DataLoader test_loader(test_set, {.batch_size = 500, .transform = normalize});
+    std::printf("%s on %lld training and %lld test images; pruner %s, config %s\n", model_name.c_str(),
+                static_cast<long long>(train_set->size()), static_cast<long long>(test_set->size()),
+                pruner_name.c_str(), config_path.c_str());
+
+    if (!weights.empty()) {
+      nn::load_weights(*model, weights);
+      std::printf("dense weights loaded from %s\n", weights.c_str());
+    } else {
+      optim::SGD optimizer(model->named_parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
+      optim::CosineAnnealingLR scheduler(optimizer, epochs);
+      for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
+        train_loader.set_epoch(epoch);
+        examples::train_epoch(*model, train_loader, optimizer,
+                              "dense " + std::to_string(epoch + 1) + "/" + std::to_string(epochs));
+        scheduler.step();
+      }
+      if (!save_dense.empty()) nn::save_weights(*model, save_dense);
+    }
+    const double dense_accuracy = examples::evaluate(*model, test_loader, "  dense test");
+
+    auto pruner = compression::make_pruner(pruner_name, model, config, options);
+    // Built before compress(): the masks are parametrizations, so the optimizer keeps the same
+    // parameters and masked weights get zero gradient.
+    optim::SGD optimizer(model->named_parameters(),
+                         optim::SGDOptions(finetune_lr).momentum(0.9).weight_decay(5e-4));
+    optim::CosineAnnealingLR scheduler(optimizer, std::max(finetune_epochs, 1));
+    {
+      shrink::WarningCollector already_shown;  // the dry run printed the config_list's warnings
+      pruner->compress();
+    }
+    double accuracy = examples::evaluate(*model, test_loader, "  pruned test");
+    for (std::int64_t epoch = 0; epoch < finetune_epochs; ++epoch) {
+      pruner->update_epoch(epoch);
+      train_loader.set_epoch(epochs + epoch);
+      examples::train_epoch(*model, train_loader, optimizer,
+                            "fine-tune " + std::to_string(epoch + 1) + "/" + std::to_string(finetune_epochs),
+                            {.after_step = [&] { pruner->step(); }});
+      scheduler.step();
+      accuracy = examples::evaluate(*model, test_loader, "  pruned test");
+    }
+    pruner->export_model(out, masks_out);
+    const MaskSparsity s = weight_sparsity(*pruner);
+    std::printf("pruned weights written to %s, masks to %s\n", out.c_str(), masks_out.c_str());
+    std::printf("summary: %s %s: dense top-1 %.2f%%, pruned top-1 %.2f%%, drop %.2f points; sparsity %.1f%% "
+                "of the weights of the %lld pruned layers (%lld of %lld)\n",
+                model_name.c_str(), pruner_name.c_str(), 100.0 * dense_accuracy, 100.0 * accuracy,
+                100.0 * (dense_accuracy - accuracy), 100.0 * s.sparsity, static_cast<long long>(s.layers),
+                static_cast<long long>(s.pruned), static_cast<long long>(s.total));
+  } catch (const Error& e) {
+    std::cerr << "prune_fmnist: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

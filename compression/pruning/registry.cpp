@@ -6,6 +6,9 @@
 #include <functional>
 
 #include "autograd/error.h"
+#include "compression/pruning/activation_pruners.h"
+#include "compression/pruning/slim_pruner.h"
+#include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/weight_pruners.h"
 
 namespace shrink::compression {
@@ -29,6 +32,37 @@ class Options {
     const json& v = options_.at(key);
     SHRINK_CHECK(v.is_number_integer() || v.is_number_unsigned(), where(key), ": expected an integer, got ", v.dump());
     return v.get<std::int64_t>();
+  }
+
+  double number(const std::string& key, double fallback) const {
+    if (!options_.contains(key)) return fallback;
+    const json& v = options_.at(key);
+    SHRINK_CHECK(v.is_number(), where(key), ": expected a number, got ", v.dump());
+    return v.get<double>();
+  }
+
+  bool boolean(const std::string& key, bool fallback) const {
+    if (!options_.contains(key)) return fallback;
+    const json& v = options_.at(key);
+    SHRINK_CHECK(v.is_boolean(), where(key), ": expected true or false, got ", v.dump());
+    return v.get<bool>();
+  }
+
+  std::string text(const std::string& key, const std::string& fallback) const {
+    if (!options_.contains(key)) return fallback;
+    const json& v = options_.at(key);
+    SHRINK_CHECK(v.is_string(), where(key), ": expected a string, got ", v.dump());
+    return v.get<std::string>();
+  }
+
+  DataPrunerOptions data_options() const {
+    return {.max_batches = integer("max_batches", 0), .reset_after_update = boolean("reset_after_update", false)};
+  }
+
+  ActivationPrunerOptions activation_options() const {
+    return {.activation = text("activation", "relu"),
+            .max_batches = integer("max_batches", 0),
+            .reset_after_update = boolean("reset_after_update", false)};
   }
 
  private:
@@ -67,6 +101,26 @@ const std::vector<Entry>& table() {
        {},
        [](nn::ModulePtr m, ConfigList c, const Options&) -> std::unique_ptr<Pruner> {
          return std::make_unique<FPGMPruner>(std::move(m), std::move(c));
+       }},
+      {"slim",
+       {"scale"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         return std::make_unique<SlimPruner>(std::move(m), std::move(c), SlimPrunerOptions{.scale = o.number("scale", 1e-4)});
+       }},
+      {"taylorfo",
+       {"max_batches", "reset_after_update"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         return std::make_unique<TaylorFOWeightPruner>(std::move(m), std::move(c), o.data_options());
+       }},
+      {"apoz",
+       {"activation", "max_batches", "reset_after_update"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         return std::make_unique<ActivationAPoZRankPruner>(std::move(m), std::move(c), o.activation_options());
+       }},
+      {"mean_activation",
+       {"activation", "max_batches", "reset_after_update"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         return std::make_unique<ActivationMeanRankPruner>(std::move(m), std::move(c), o.activation_options());
        }},
   };
   return entries;

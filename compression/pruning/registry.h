@@ -8,9 +8,10 @@
 ///   pruner->compress();
 /// \endcode
 ///
-/// Names are NNI's algorithm names in lower case ("level", "l1norm", "l2norm", "fpgm"). Options
-/// are the fields of the pruner's option struct as a JSON object (LevelPrunerOptions ->
-/// {"balance_block": 4}); a pruner without an option struct takes none. An unknown name or option
+/// Names are NNI's algorithm names in lower case ("level", "l1norm", "l2norm", "fpgm"; the
+/// data-driven ones as NNI's iterative pruners name them: "slim", "taylorfo", "apoz",
+/// "mean_activation"). Options are the fields of the pruner's option struct as a JSON object
+/// (LevelPrunerOptions -> {"balance_block": 4}); a pruner without an option struct takes none. An unknown name or option
 /// key is a ValueError listing the known ones; a value of the wrong type is a ValueError naming it.
 
 #include <memory>

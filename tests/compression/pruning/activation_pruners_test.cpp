@@ -7,6 +7,7 @@
 
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
+#include "compression/pruning/registry.h"
 #include "io/checkpoint.h"
 #include "nn/layers.h"
 #include "nn/models/registry.h"
@@ -207,6 +208,17 @@ TEST(ActivationPruners, LoadStateDictRejectsStatisticsOfAnotherShape) {
   expect_message<ValueError>([&] { pruner.load_state_dict(state); },
                              "ActivationAPoZRankPruner.load_state_dict: expected counts >= 0 for '3', got count -1 and "
                              "batches 0");
+}
+
+TEST(ActivationPruners, MakePrunerBuildsThemByNameWithTheirOptions) {
+  auto apoz = make_pruner("apoz", three_rows(), one_of_three(), {{"activation", "relu6"}, {"max_batches", 3}});
+  ASSERT_EQ(apoz->name(), "ActivationAPoZRankPruner");
+  EXPECT_EQ(dynamic_cast<ActivationPruner&>(*apoz).activation(), ActivationPruner::Activation::ReLU6);
+  auto mean = make_pruner("mean_activation", three_rows(), one_of_three());
+  ASSERT_EQ(mean->name(), "ActivationMeanRankPruner");
+  EXPECT_EQ(dynamic_cast<ActivationPruner&>(*mean).activation(), ActivationPruner::Activation::ReLU);
+  expect_message<ValueError>([] { make_pruner("apoz", three_rows(), one_of_three(), {{"activation", 6}}); },
+                             "make_pruner(apoz): option 'activation': expected a string, got 6");
 }
 
 class ActivationOnZoo : public ::testing::TestWithParam<std::string> {};

@@ -7,6 +7,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "compression/pruning/registry.h"
 #include "nn/layers.h"
 #include "nn/models/registry.h"
 #include "nn/modules/batchnorm.h"
@@ -112,6 +113,16 @@ TEST(SlimPruner, CheckpointStateHoldsTheMasks) {
   resumed.compress();
   resumed.load_state_dict(pruner.state_dict());
   for (const auto& [key, m] : pruner.get_masks()) EXPECT_EQ(resumed.get_masks().at(key).to_vector(), m.to_vector());
+}
+
+TEST(SlimPruner, MakePrunerBuildsItByNameWithItsScale) {
+  auto pruner = make_pruner("slim", two_batchnorms(), ConfigList::parse(R"([{"sparsity": 0.5, "op_types": ["default"]}])"),
+                            {{"scale", 0.5}});
+  ASSERT_NE(dynamic_cast<SlimPruner*>(pruner.get()), nullptr);
+  EXPECT_EQ(dynamic_cast<SlimPruner&>(*pruner).scale(), 0.5);
+  EXPECT_EQ(dynamic_cast<SlimPruner&>(*make_pruner("slim", two_batchnorms(), ConfigList())).scale(), 1e-4);
+  expect_message<ValueError>([] { make_pruner("slim", two_batchnorms(), ConfigList(), {{"scale", "big"}}); },
+                             "make_pruner(slim): option 'scale': expected a number, got \"big\"");
 }
 
 class SlimOnZoo : public ::testing::TestWithParam<std::string> {};

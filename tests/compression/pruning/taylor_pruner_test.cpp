@@ -7,6 +7,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "compression/pruning/registry.h"
 #include "compression/pruning/weight_pruners.h"
 #include "io/checkpoint.h"
 #include "nn/checkpoint.h"
@@ -201,6 +202,21 @@ TEST(TaylorFOWeightPruner, LoadStateDictNeedsTheStatisticsAndChangesNothingWitho
                              "stat:3.batches (Hint: a state_dict loads into the same pruner class on the same model "
                              "and config_list)");
   for (const auto& [key, mask] : before) EXPECT_EQ(pruner.get_masks().at(key).to_vector(), mask.to_vector());
+}
+
+TEST(TaylorFOWeightPruner, MakePrunerBuildsItByNameWithItsOptions) {
+  auto net = three_rows();
+  auto pruner = make_pruner("taylorfo", net, one_of_three(), {{"max_batches", 1}, {"reset_after_update", true}});
+  EXPECT_EQ(pruner->name(), "TaylorFOWeightPruner");
+  pruner->compress();
+  backward_sum(*net, {1, 2});
+  backward_sum(*net, {2, 0});
+  auto& taylor = dynamic_cast<TaylorFOWeightPruner&>(*pruner);
+  EXPECT_EQ(taylor.statistics("0").batches, 1);
+  pruner->update_masks();
+  EXPECT_EQ(taylor.statistics("0").batches, 0);
+  expect_message<ValueError>([] { make_pruner("taylorfo", three_rows(), one_of_three(), {{"reset_after_update", 1}}); },
+                             "make_pruner(taylorfo): option 'reset_after_update': expected true or false, got 1");
 }
 
 class TaylorOnZoo : public ::testing::TestWithParam<std::string> {};

@@ -1,6 +1,7 @@
 #include "compression/analysis/error_context.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <numeric>
 
@@ -66,6 +67,18 @@ std::string join_names(const std::vector<std::string>& names, std::size_t most) 
   for (std::size_t i = 0; i < names.size() && i < most; ++i) out += (i == 0 ? "" : ", ") + names[i];
   if (names.size() > most) out += ", ... (" + std::to_string(names.size() - most) + " more)";
   return out;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * fraction);
+  return buf;
+}
+
+std::string ratio_str(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", ratio);
+  return buf;
 }
 
 }  // namespace shrink::compression::detail

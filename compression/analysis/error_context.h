@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Helpers of the analysis tools for their error messages: adding context to an exception that
-/// a user callback or a model threw, and suggesting close names for a misspelt layer.
+/// Helpers for the text the analysis tools write (internal): adding context to an exception that
+/// a user callback or a model threw, suggesting close names for a misspelt layer, and the number
+/// formats of messages and reports.
 
 #include <string>
 #include <vector>
@@ -20,5 +21,11 @@ std::vector<std::string> close_names(const std::string& name, const std::vector<
 
 /// "a, b, c" (and ", ... (N more)" after `most` items); "none" when empty.
 std::string join_names(const std::vector<std::string>& names, std::size_t most = 10);
+
+/// "12.50%": a fraction as a percentage with two decimals.
+std::string percent(double fraction);
+
+/// "0.1", "0.25": the shortest "%g" form of a ratio.
+std::string ratio_str(double ratio);
 
 }  // namespace shrink::compression::detail

@@ -4,8 +4,12 @@
 #include <array>
 #include <cstdio>
 
+#include "compression/analysis/error_context.h"
+
 namespace shrink::compression {
 namespace {
+
+using detail::percent;
 
 constexpr std::size_t kColumns = 8;
 using Row = std::array<std::string, kColumns>;
@@ -21,12 +25,6 @@ std::string grouped(std::int64_t v) {
     out += digits[i];
   }
   return v < 0 ? "-" + out : out;
-}
-
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * fraction);
-  return buf;
 }
 
 }  // namespace

@@ -96,12 +96,6 @@ SensitivityCache parse_cache(const nlohmann::json& j, const std::string& path) {
 
 }  // namespace
 
-std::string ratio_str(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", ratio);
-  return buf;
-}
-
 ModelFingerprint fingerprint(const nn::Module& model) {
   ModelFingerprint f;
   std::uint64_t h = 14695981039346656037ULL;

@@ -53,7 +53,4 @@ SensitivityCache load_cache(const std::string& path, const SensitivityCache& exp
 /// Writes the cache atomically (io/atomic_write.h).
 void save_cache(const std::string& path, const SensitivityCache& cache);
 
-/// "0.1", "0.25": the shortest "%g" form of a ratio, for messages.
-std::string ratio_str(double ratio);
-
 }  // namespace shrink::compression::detail

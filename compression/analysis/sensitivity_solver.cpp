@@ -5,20 +5,16 @@
 #include <cstdio>
 
 #include "compression/analysis/sensitivity.h"
-#include "compression/analysis/sensitivity_cache.h"
+#include "compression/analysis/error_context.h"
 
 namespace shrink::compression {
 namespace {
 
+using detail::percent;
+
 /// The solver's stopping rule: modelled reduction within this of the target.
 constexpr double kSolverTolerance = 1e-9;
 constexpr int kMaxHalvings = 200;
-
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * fraction);
-  return buf;
-}
 
 void check_target(const char* where, double target) {
   SHRINK_CHECK(target > 0.0 && target < 1.0, where, ": expected a target MACs reduction in (0, 1), got ", target);

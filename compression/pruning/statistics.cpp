@@ -37,7 +37,15 @@ void DataDrivenPruner::on_compress() {
 void DataDrivenPruner::on_unwrap() { remove_collectors(); }
 
 void DataDrivenPruner::on_masks_updated() {
+  masks_computed_ = true;
   if (options_.reset_after_update) reset_statistics();
+}
+
+void DataDrivenPruner::update_epoch(std::int64_t epoch) {
+  Pruner::update_epoch(epoch);
+  if (masks_computed_) return;
+  require_batches("update_epoch");
+  update_masks();
 }
 
 void DataDrivenPruner::reset_statistics() {
@@ -59,9 +67,11 @@ const ChannelStatistics& DataDrivenPruner::statistics(const std::string& layer) 
                    (names.empty() ? std::string("none before compress()") : names) + "), got '" + layer + "'");
 }
 
-void DataDrivenPruner::check_ready() const {
+void DataDrivenPruner::check_ready() const { require_batches("update_masks"); }
+
+void DataDrivenPruner::require_batches(const char* where) const {
   for (std::size_t i = 0; i < stats_.size(); ++i)
-    SHRINK_CHECK_STATE(stats_[i].batches > 0, name(), ".update_masks: no batch collected yet for '", layers()[i].name,
+    SHRINK_CHECK_STATE(stats_[i].batches > 0, name(), ".", where, ": no batch collected yet for '", layers()[i].name,
                        "' (Hint: ", collect_hint_, ")");
 }
 
@@ -72,6 +82,7 @@ io::StateDict DataDrivenPruner::state_dict() const {
     out.insert(stat_key(layers()[i].name, "count"), int64_1(stats_[i].count));
     out.insert(stat_key(layers()[i].name, "batches"), int64_1(stats_[i].batches));
   }
+  out.insert("stat:masks_computed", int64_1(masks_computed_ ? 1 : 0));
   return out;
 }
 
@@ -95,8 +106,12 @@ void DataDrivenPruner::load_state_dict(const io::StateDict& state) {
                  "', got count ", s.count, " and batches ", s.batches);
     loaded.push_back(std::move(s));
   }
+  const std::int64_t computed = got.at("stat:masks_computed").data<std::int64_t>()[0];
+  SHRINK_CHECK(computed == 0 || computed == 1, name(), ".load_state_dict: expected stat:masks_computed 0 or 1, got ",
+               computed);
   Pruner::load_state_dict(state);
   stats_ = std::move(loaded);
+  masks_computed_ = computed == 1;
 }
 
 }  // namespace shrink::compression

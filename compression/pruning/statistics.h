@@ -12,6 +12,10 @@
 ///   pruner.update_masks();                    // masks from the statistics
 /// \endcode
 ///
+/// In a plain training loop (compress(), train, update_epoch() after each epoch, as
+/// examples/prune_fmnist.cpp runs any pruner) the first update_epoch() computes the masks from
+/// the batches of that epoch; later ones leave them alone (call update_masks() to recompute).
+///
 /// Collection follows NNI: every call of a selected layer (forward hook) or every backward pass
 /// that reaches its weight (gradient hook) is a batch, in training and in eval mode alike, from
 /// compress() until unwrap(). Pause it with set_collecting(false) (e.g. around an evaluation),
@@ -62,8 +66,16 @@ class DataDrivenPruner : public Pruner {
   /// Clears every layer's statistics (update_masks() then needs new batches).
   void reset_statistics();
 
+  /// Computes the masks (update_masks()) unless they were computed already, by this call, by
+  /// update_masks() or by a schedule: the first epoch is the collection phase of a one-shot run.
+  /// StateError when no batch was collected.
+  void update_epoch(std::int64_t epoch) override;
+  /// True once update_masks() has run (masks from statistics, not the initial ones).
+  bool masks_computed() const { return masks_computed_; }
+
   /// The masks ("mask:<tensor>") plus, per layer, "stat:<layer>.sum" ([C]), "stat:<layer>.count"
-  /// and "stat:<layer>.batches" (int64 [1]): a run interrupted after k batches resumes with them.
+  /// and "stat:<layer>.batches" (int64 [1]), and "stat:masks_computed" (int64 [1], 0 or 1): a run
+  /// interrupted after k batches resumes with them.
   io::StateDict state_dict() const override;
   /// Restores state_dict(). Every layer's statistics must be there with the shapes and dtypes
   /// of this pruner's; everything is checked before anything changes (ValueError).
@@ -95,12 +107,15 @@ class DataDrivenPruner : public Pruner {
 
  private:
   void remove_collectors();
+  /// StateError "<name>.<where>: no batch collected yet for '<layer>'" unless every layer has one.
+  void require_batches(const char* where) const;
 
   DataPrunerOptions options_;
   std::string collect_hint_;
   std::vector<ChannelStatistics> stats_;
   std::vector<HookHandle> collectors_;
   bool collecting_ = true;
+  bool masks_computed_ = false;
 };
 
 }  // namespace shrink::compression

@@ -204,6 +204,10 @@ TEST(ActivationPruners, LoadStateDictRejectsStatisticsOfAnotherShape) {
                              "layers, got shape/dtype mismatch: stat:0.sum (expected [4] int64, got [4] float32) "
                              "(Hint: a state_dict loads into the same pruner class on the same model and config_list)");
   state = pruner.state_dict();
+  state.set("stat:masks_computed", from_vector(std::vector<std::int64_t>{2}, {1}));
+  expect_message<ValueError>([&] { pruner.load_state_dict(state); },
+                             "ActivationAPoZRankPruner.load_state_dict: expected stat:masks_computed 0 or 1, got 2");
+  state = pruner.state_dict();
   state.set("stat:3.count", from_vector(std::vector<std::int64_t>{-1}, {1}));
   expect_message<ValueError>([&] { pruner.load_state_dict(state); },
                              "ActivationAPoZRankPruner.load_state_dict: expected counts >= 0 for '3', got count -1 and "

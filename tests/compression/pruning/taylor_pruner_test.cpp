@@ -188,6 +188,34 @@ TEST(TaylorFOWeightPruner, ACheckpointedRunResumesWithTheSameStatistics) {
   for (const auto& [key, mask] : pruner.get_masks()) EXPECT_EQ(p2.get_masks().at(key).to_vector(), mask.to_vector()) << key;
 }
 
+TEST(TaylorFOWeightPruner, TheFirstUpdateEpochComputesTheMasksInAPlainTrainingLoop) {
+  auto net = small_cnn();
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.05));
+  TaylorFOWeightPruner pruner(net, half());
+  pruner.compress();
+  expect_message<StateError>([&] { pruner.update_epoch(0); },
+                             "TaylorFOWeightPruner.update_epoch: no batch collected yet for '0' (Hint: after "
+                             "compress(), run forward and backward passes over some training batches, then call "
+                             "update_masks())");
+  EXPECT_FALSE(pruner.masks_computed());
+  for (int b = 0; b < 2; ++b) train_batch(*net, sgd, b);
+  pruner.update_epoch(0);
+  EXPECT_TRUE(pruner.masks_computed());
+  testing::expect_channel_sparsity(pruner, 0.5);
+  const io::StateDict first = pruner.get_masks();
+  for (int b = 2; b < 6; ++b) train_batch(*net, sgd, b);
+  pruner.update_epoch(1);  // one-shot: the masks stay
+  for (const auto& [key, mask] : first) EXPECT_EQ(pruner.get_masks().at(key).to_vector(), mask.to_vector()) << key;
+  // The flag travels with the checkpoint state: a resumed run does not recompute either.
+  auto other = small_cnn();
+  TaylorFOWeightPruner resumed(other, half());
+  resumed.compress();
+  resumed.load_state_dict(pruner.state_dict());
+  EXPECT_TRUE(resumed.masks_computed());
+  resumed.update_epoch(2);
+  for (const auto& [key, mask] : first) EXPECT_EQ(resumed.get_masks().at(key).to_vector(), mask.to_vector()) << key;
+}
+
 TEST(TaylorFOWeightPruner, LoadStateDictNeedsTheStatisticsAndChangesNothingWithoutThem) {
   auto net = small_cnn();
   TaylorFOWeightPruner pruner(net, half());
@@ -199,7 +227,7 @@ TEST(TaylorFOWeightPruner, LoadStateDictNeedsTheStatisticsAndChangesNothingWitho
   expect_message<ValueError>([&] { pruner.load_state_dict(l1.state_dict()); },
                              "TaylorFOWeightPruner.load_state_dict: expected the statistics of this pruner's layers, "
                              "got missing keys: stat:0.sum, stat:0.count, stat:0.batches, stat:3.sum, stat:3.count, "
-                             "stat:3.batches (Hint: a state_dict loads into the same pruner class on the same model "
+                             "stat:3.batches, stat:masks_computed (Hint: a state_dict loads into the same pruner class on the same model "
                              "and config_list)");
   for (const auto& [key, mask] : before) EXPECT_EQ(pruner.get_masks().at(key).to_vector(), mask.to_vector());
 }

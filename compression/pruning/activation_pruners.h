@@ -16,8 +16,8 @@
 /// - APoZ: the number of zeros; metric 1 − zeros/values (the Average Percentage of Zeros), so the
 ///   channels that are most often zero are pruned first;
 /// - Mean: the sum; metric sum/values (the mean activation), so the weakest channels are pruned.
-/// Every call of a selected layer while collecting is a batch (training or eval mode, as NNI
-/// collects on every forward while its collector is registered); unwrap() removes the hooks.
+/// Every call of a selected layer in training mode while collecting is a batch (statistics.h says
+/// why eval-mode passes are left out); unwrap() removes the hooks.
 
 #include <string>
 

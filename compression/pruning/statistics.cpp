@@ -1,6 +1,8 @@
 // DataDrivenPruner: per-channel statistics, their collectors, checkpoint entries and readiness.
 #include "compression/pruning/statistics.h"
 
+#include <algorithm>
+
 #include "autograd/error.h"
 #include "io/state_dict_diff.h"
 
@@ -44,6 +46,10 @@ void DataDrivenPruner::on_masks_updated() {
 void DataDrivenPruner::update_epoch(std::int64_t epoch) {
   Pruner::update_epoch(epoch);
   if (masks_computed_) return;
+  // Loops that call update_epoch() at the start of each epoch call update_epoch(0) before any
+  // batch: nothing to compute yet. A later epoch without a batch is a mistake.
+  if (epoch == 0 && std::all_of(stats_.begin(), stats_.end(), [](const ChannelStatistics& s) { return s.batches == 0; }))
+    return;
   require_batches("update_epoch");
   update_masks();
 }
@@ -54,7 +60,8 @@ void DataDrivenPruner::reset_statistics() {
 }
 
 bool DataDrivenPruner::accepts_batch(std::size_t index) const {
-  return collecting_ && (options_.max_batches == 0 || stats_.at(index).batches < options_.max_batches);
+  return collecting_ && layers()[index].module->is_training() &&
+         (options_.max_batches == 0 || stats_.at(index).batches < options_.max_batches);
 }
 
 const ChannelStatistics& DataDrivenPruner::statistics(const std::string& layer) const {

@@ -12,14 +12,16 @@
 ///   pruner.update_masks();                    // masks from the statistics
 /// \endcode
 ///
-/// In a plain training loop (compress(), train, update_epoch() after each epoch, as
-/// examples/prune_fmnist.cpp runs any pruner) the first update_epoch() computes the masks from
-/// the batches of that epoch; later ones leave them alone (call update_masks() to recompute).
+/// In a plain training loop (compress(), then training epochs with update_epoch()) the first
+/// update_epoch() that finds batches computes the masks; later ones leave them alone (call
+/// update_masks() to recompute).
 ///
-/// Collection follows NNI: every call of a selected layer (forward hook) or every backward pass
-/// that reaches its weight (gradient hook) is a batch, in training and in eval mode alike, from
-/// compress() until unwrap(). Pause it with set_collecting(false) (e.g. around an evaluation),
-/// bound it with `max_batches` (NNI's `training_batches`).
+/// What counts as a batch: a call of a selected layer (forward hook) or a backward pass that
+/// reaches its weight (gradient hook) while the layer is in training mode. NNI collects on every
+/// pass while its collector is registered, and registers it only around its training batches;
+/// here the collectors stay from compress() to unwrap(), so evaluation passes (model->eval())
+/// are left out to keep the test set out of the statistics. Pause collection with
+/// set_collecting(false), bound it with `max_batches` (NNI's `training_batches`).
 
 #include <cstdint>
 #include <string>
@@ -68,7 +70,8 @@ class DataDrivenPruner : public Pruner {
 
   /// Computes the masks (update_masks()) unless they were computed already, by this call, by
   /// update_masks() or by a schedule: the first epoch is the collection phase of a one-shot run.
-  /// StateError when no batch was collected.
+  /// update_epoch(0) before any batch does nothing (loops that call it at the start of each
+  /// epoch); a later epoch without a batch is a StateError.
   void update_epoch(std::int64_t epoch) override;
   /// True once update_masks() has run (masks from statistics, not the initial ones).
   bool masks_computed() const { return masks_computed_; }
@@ -99,7 +102,8 @@ class DataDrivenPruner : public Pruner {
   /// The dtype of ChannelStatistics::sum (float32 unless overridden).
   virtual DType sum_dtype() const { return DType::Float32; }
 
-  /// True when layers()[index] takes another batch (collecting, and below max_batches).
+  /// True when layers()[index] takes another batch (collecting, the layer in training mode, and
+  /// below max_batches).
   bool accepts_batch(std::size_t index) const;
   /// The statistics of layers()[index], for the collectors to update.
   ChannelStatistics& statistics_at(std::size_t index) { return stats_.at(index); }

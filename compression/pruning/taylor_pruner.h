@@ -20,7 +20,8 @@
 /// batch (SEMANTICS §2). Lowest first. It is read from the gradient of the raw weight as each
 /// backward pass delivers it (a Tensor::register_hook gradient hook), so it does not depend on when
 /// the user zeroes gradients; masked weights contribute 0. Every backward pass that reaches a
-/// layer's weight is a batch (train or eval mode alike); update_masks() before any is a StateError.
+/// layer's weight while the layer is in training mode is a batch; update_masks() before any is a
+/// StateError.
 
 #include "compression/pruning/statistics.h"
 

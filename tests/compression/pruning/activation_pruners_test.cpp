@@ -100,15 +100,18 @@ TEST(ActivationPruners, CountOverEverySpatialPositionAfterTheChosenActivation) {
   }
 }
 
-TEST(ActivationPruners, CollectOnEveryCallUntilPausedOrBounded) {
+TEST(ActivationPruners, CollectOnEveryTrainingModeCallUntilPausedOrBounded) {
   auto net = three_rows();
   ActivationAPoZRankPruner pruner(net, one_of_three(), {.max_batches = 2});
   pruner.compress();
   net->eval();
   {
-    NoGradGuard no_grad;  // evaluation passes count too (NNI collects on every forward)
+    NoGradGuard no_grad;  // an evaluation pass is not a batch
     (*net)(three_inputs());
   }
+  EXPECT_EQ(pruner.statistics("0").batches, 0);
+  net->train();
+  (*net)(three_inputs());
   pruner.set_collecting(false);
   (*net)(three_inputs());
   EXPECT_EQ(pruner.statistics("0").batches, 1);

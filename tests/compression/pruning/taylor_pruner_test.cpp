@@ -193,18 +193,23 @@ TEST(TaylorFOWeightPruner, TheFirstUpdateEpochComputesTheMasksInAPlainTrainingLo
   optim::SGD sgd(net->parameters(), optim::SGDOptions(0.05));
   TaylorFOWeightPruner pruner(net, half());
   pruner.compress();
-  expect_message<StateError>([&] { pruner.update_epoch(0); },
+  pruner.update_epoch(0);  // the start-of-training call of loops that call it before each epoch
+  EXPECT_FALSE(pruner.masks_computed());
+  expect_message<StateError>([&] { pruner.update_epoch(1); },
                              "TaylorFOWeightPruner.update_epoch: no batch collected yet for '0' (Hint: after "
                              "compress(), run forward and backward passes over some training batches, then call "
                              "update_masks())");
-  EXPECT_FALSE(pruner.masks_computed());
+  net->eval();  // an evaluation backward pass is not a batch
+  cross_entropy((*net)(randn({2, 1, 6, 6})), from_vector(std::vector<std::int64_t>{0, 1}, {2})).backward();
+  EXPECT_EQ(pruner.statistics("0").batches, 0);
+  net->train();
   for (int b = 0; b < 2; ++b) train_batch(*net, sgd, b);
-  pruner.update_epoch(0);
+  pruner.update_epoch(1);
   EXPECT_TRUE(pruner.masks_computed());
   testing::expect_channel_sparsity(pruner, 0.5);
   const io::StateDict first = pruner.get_masks();
   for (int b = 2; b < 6; ++b) train_batch(*net, sgd, b);
-  pruner.update_epoch(1);  // one-shot: the masks stay
+  pruner.update_epoch(2);  // one-shot: the masks stay
   for (const auto& [key, mask] : first) EXPECT_EQ(pruner.get_masks().at(key).to_vector(), mask.to_vector()) << key;
   // The flag travels with the checkpoint state: a resumed run does not recompute either.
   auto other = small_cnn();
@@ -212,7 +217,7 @@ TEST(TaylorFOWeightPruner, TheFirstUpdateEpochComputesTheMasksInAPlainTrainingLo
   resumed.compress();
   resumed.load_state_dict(pruner.state_dict());
   EXPECT_TRUE(resumed.masks_computed());
-  resumed.update_epoch(2);
+  resumed.update_epoch(3);
   for (const auto& [key, mask] : first) EXPECT_EQ(resumed.get_masks().at(key).to_vector(), mask.to_vector()) << key;
 }
 

@@ -3,8 +3,10 @@
 #include "compression/pruning/activation_pruners.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "autograd/error.h"
+#include "autograd/kernels/parallel.h"
 #include "compression/pruning/weight_pruners.h"
 
 namespace shrink::compression {
@@ -17,13 +19,40 @@ ActivationPruner::Activation parse_activation(const std::string& pruner, const s
   throw ValueError(pruner + ": expected activation 'relu', 'relu6' or 'identity', got '" + name + "'");
 }
 
-float activate(ActivationPruner::Activation a, float v) {
-  switch (a) {
-    case ActivationPruner::Activation::ReLU: return v > 0.0f ? v : 0.0f;
-    case ActivationPruner::Activation::ReLU6: return v > 0.0f ? std::min(v, 6.0f) : 0.0f;
-    case ActivationPruner::Activation::Identity: return v;
-  }
+template <ActivationPruner::Activation A>
+float activate(float v) {
+  if constexpr (A == ActivationPruner::Activation::ReLU) return v > 0.0f ? v : 0.0f;
+  if constexpr (A == ActivationPruner::Activation::ReLU6) return v > 0.0f ? std::min(v, 6.0f) : 0.0f;
   return v;
+}
+
+/// Per channel of a [outer, channels, inner] tensor: the sum and the number of zeros of the
+/// activated values. Each channel is reduced by one thread in a fixed order (deterministic);
+/// rows of `inner` values are summed in float, rows added in double.
+template <ActivationPruner::Activation A>
+void channel_sums(const float* v, std::int64_t outer, std::int64_t channels, std::int64_t inner, double* sums,
+                  std::int64_t* zeros) {
+  const std::int64_t grain = std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(outer * inner, 1));
+  kernels::parallel_for(channels, grain, [&](std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t c = c0; c < c1; ++c) {
+      double total = 0;
+      std::int64_t zero_count = 0;
+      for (std::int64_t o = 0; o < outer; ++o) {
+        const float* row = v + (o * channels + c) * inner;
+        float row_sum = 0;
+        std::int64_t row_zeros = 0;
+        for (std::int64_t i = 0; i < inner; ++i) {
+          const float a = activate<A>(row[i]);
+          row_sum += a;
+          row_zeros += a == 0.0f;
+        }
+        total += row_sum;
+        zero_count += row_zeros;
+      }
+      sums[c] = total;
+      zeros[c] = zero_count;
+    }
+  });
 }
 
 const char* const kCollectHint = "after compress(), run the model on some batches, then call update_masks()";
@@ -56,21 +85,20 @@ void ActivationPruner::collect(std::size_t index, const Tensor& output) {
   for (std::int64_t d = 0; d < cdim; ++d) outer *= y.size(d);
   for (std::int64_t d = cdim + 1; d < y.dim(); ++d) inner *= y.size(d);
   const float* v = y.data<float>();
+  std::vector<double> sums(static_cast<std::size_t>(channels));
+  std::vector<std::int64_t> zeros(static_cast<std::size_t>(channels));
+  switch (activation_) {
+    case Activation::ReLU: channel_sums<Activation::ReLU>(v, outer, channels, inner, sums.data(), zeros.data()); break;
+    case Activation::ReLU6: channel_sums<Activation::ReLU6>(v, outer, channels, inner, sums.data(), zeros.data()); break;
+    case Activation::Identity:
+      channel_sums<Activation::Identity>(v, outer, channels, inner, sums.data(), zeros.data());
+      break;
+  }
   for (std::int64_t c = 0; c < channels; ++c) {
-    double total = 0;
-    std::int64_t zeros = 0;
-    for (std::int64_t o = 0; o < outer; ++o) {
-      const float* row = v + (o * channels + c) * inner;
-      for (std::int64_t i = 0; i < inner; ++i) {
-        const float a = activate(activation_, row[i]);
-        total += a;
-        zeros += a == 0.0f;
-      }
-    }
     if (count_zeros_) {
-      s.sum.data<std::int64_t>()[c] += zeros;
+      s.sum.data<std::int64_t>()[c] += zeros[c];
     } else {
-      s.sum.data<float>()[c] += static_cast<float>(total);
+      s.sum.data<float>()[c] += static_cast<float>(sums[c]);
     }
   }
   s.count += outer * inner;

@@ -1,13 +1,18 @@
 // Prunes a zoo model trained on Fashion-MNIST, the NNI way: train (or load) the dense model,
 // evaluate it, let a pruner chosen by name put masks on the layers a config_list selects,
 // fine-tune with the masks in the forward graph (calling the pruner's update_epoch() and step()),
-// evaluate again, and export the pruned weights and the masks as HDF5.
+// evaluate again, and export the pruned weights and the masks as HDF5. Slim can first train with
+// its regulariser on BatchNorm γ (--sparsity-epochs); the data-driven pruners (taylorfo, apoz,
+// mean_activation) collect their statistics on --collect-batches training batches before their
+// masks are computed (NNI's training_batches).
 //
 //   prune_fmnist --pruner l1norm --config examples/configs/l1norm_vgg_50.json --epochs 5 --finetune-epochs 3
 //   train_fmnist --model vgg_small --epochs 15 --out vgg.h5        (then, reusing the dense weights:)
 //   prune_fmnist --weights vgg.h5 --pruner fpgm --config examples/configs/fpgm_vgg_50.json
 //   prune_fmnist --model mlp --pruner level --config examples/configs/level_mlp_80.json
 //   prune_fmnist --pruner level --options '{"balance_block": 4}' --config examples/configs/level_vgg_2of4.json
+//   prune_fmnist --pruner slim --sparsity-epochs 2 --config examples/configs/slim_vgg_50.json
+//   prune_fmnist --pruner apoz --collect-batches 20 --config examples/configs/apoz_vgg_50.json
 //
 // The last line is a summary: dense and pruned top-1, the drop, and the sparsity of the pruned
 // layers' weights.
@@ -22,6 +27,8 @@
 #include "autograd/warning.h"
 #include "compression/config_list.h"
 #include "compression/pruning/registry.h"
+#include "compression/pruning/slim_pruner.h"
+#include "compression/pruning/statistics.h"
 #include "examples/cli.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
@@ -54,6 +61,21 @@ MaskSparsity weight_sparsity(const compression::Pruner& pruner) {
   return s;
 }
 
+/// Runs up to `batches` training batches forward and backward without an optimizer step, so that
+/// a data-driven pruner's hooks collect their statistics; returns how many ran.
+std::int64_t collect(nn::Module& model, data::DataLoader& loader, optim::Optimizer& optimizer, std::int64_t batches) {
+  model.train();  // as NNI collects: inside the training loop
+  std::int64_t done = 0;
+  for (const data::Batch& batch : loader) {
+    if (done == batches) break;
+    optimizer.zero_grad();
+    cross_entropy(model(batch.data), batch.targets).backward();
+    ++done;
+  }
+  optimizer.zero_grad();
+  return done;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +87,8 @@ int main(int argc, char** argv) {
   std::string options_text = "{}";
   int epochs = 5;
   int finetune_epochs = 3;
+  int sparsity_epochs = 0;
+  std::int64_t collect_batches = 20;
   std::int64_t batch_size = 128;
   double lr = 0.05;
   double finetune_lr = 0.01;
@@ -94,6 +118,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--finetune-epochs", finetune_epochs, "Fine-tuning epochs after pruning")
       ->check(examples::positive(/*allow_zero=*/true))
+      ->capture_default_str();
+  app.add_option("--sparsity-epochs", sparsity_epochs,
+                 "slim only: epochs trained with the regulariser on BatchNorm γ before pruning (NNI's training_epochs)")
+      ->check(examples::positive(/*allow_zero=*/true))
+      ->capture_default_str();
+  app.add_option("--collect-batches", collect_batches,
+                 "taylorfo, apoz, mean_activation: training batches their statistics are collected on")
+      ->check(examples::positive())
       ->capture_default_str();
   app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
   app.add_option("--lr", lr, "Dense training learning rate (cosine-annealed to 0)")
@@ -135,6 +167,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     return examples::usage_error(app, e.what());
   }
+  if (sparsity_epochs > 0 && pruner_name != "slim")
+    return examples::usage_error(app, "--sparsity-epochs: expected --pruner slim (the pruner with a regulariser), got --pruner " +
+                                          pruner_name);
 
   try {
     auto normalize = examples::fmnist_normalize();
@@ -169,14 +204,29 @@ int main(int argc, char** argv) {
     optim::SGD optimizer(model->named_parameters(),
                          optim::SGDOptions(finetune_lr).momentum(0.9).weight_decay(5e-4));
     optim::CosineAnnealingLR scheduler(optimizer, std::max(finetune_epochs, 1));
+    if (auto* slim = dynamic_cast<compression::SlimPruner*>(pruner.get())) {
+      for (std::int64_t epoch = 0; epoch < sparsity_epochs; ++epoch) {
+        train_loader.set_epoch(epochs + epoch);
+        examples::train_epoch(*model, train_loader, optimizer,
+                              "sparsity " + std::to_string(epoch + 1) + "/" + std::to_string(sparsity_epochs),
+                              {.extra_loss = [slim] { return slim->regularization(); }});
+      }
+    }
     {
       shrink::WarningCollector already_shown;  // the dry run printed the config_list's warnings
       pruner->compress();
     }
+    if (auto* data_pruner = dynamic_cast<compression::DataDrivenPruner*>(pruner.get())) {
+      const std::int64_t collected = collect(*model, train_loader, optimizer, collect_batches);
+      pruner->update_masks();
+      // One-shot pruning: nothing more to collect (evaluation and fine-tuning would add batches).
+      data_pruner->set_collecting(false);
+      std::printf("statistics collected on %lld training batches\n", static_cast<long long>(collected));
+    }
     double accuracy = examples::evaluate(*model, test_loader, "  pruned test");
     for (std::int64_t epoch = 0; epoch < finetune_epochs; ++epoch) {
       pruner->update_epoch(epoch);
-      train_loader.set_epoch(epochs + epoch);
+      train_loader.set_epoch(epochs + sparsity_epochs + epoch);
       examples::train_epoch(*model, train_loader, optimizer,
                             "fine-tune " + std::to_string(epoch + 1) + "/" + std::to_string(finetune_epochs),
                             {.after_step = [&] { pruner->step(); }});

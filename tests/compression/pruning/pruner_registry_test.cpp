@@ -1,6 +1,7 @@
 // compression/pruning/registry.cpp (the test is named pruner_registry_test because registry_test
 // is the zoo's): every name builds its pruner class with its options; unknown names, unknown
-// option keys and mistyped values are errors listing what is allowed.
+// option keys and mistyped values are errors listing what is allowed. The data-driven pruners'
+// option readers are tested with those pruners (slim/taylor/activation_pruners_test).
 #include "compression/pruning/registry.h"
 
 #include <gtest/gtest.h>
@@ -25,8 +26,9 @@ std::shared_ptr<nn::Sequential> one_linear() {
 
 ConfigList half() { return ConfigList::parse(R"([{"op_types": ["Linear"], "sparsity": 0.5}])"); }
 
-TEST(MakePruner, KnowsTheWeightPrunersByTheirNniNames) {
-  const std::vector<std::string> expected = {"level", "l1norm", "l2norm", "fpgm"};
+TEST(MakePruner, KnowsThePrunersByTheirNniNames) {
+  const std::vector<std::string> expected = {"level", "l1norm", "l2norm", "fpgm",
+                                             "slim", "taylorfo", "apoz", "mean_activation"};
   const auto names = pruner_names();
   for (const auto& name : expected)
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
@@ -37,6 +39,10 @@ TEST(MakePruner, BuildsThePrunerClassOfEachName) {
   EXPECT_EQ(make_pruner("l1norm", one_linear(), half())->name(), "L1NormPruner");
   EXPECT_EQ(make_pruner("l2norm", one_linear(), half())->name(), "L2NormPruner");
   EXPECT_EQ(make_pruner("fpgm", one_linear(), half())->name(), "FPGMPruner");
+  EXPECT_EQ(make_pruner("slim", one_linear(), half())->name(), "SlimPruner");
+  EXPECT_EQ(make_pruner("taylorfo", one_linear(), half())->name(), "TaylorFOWeightPruner");
+  EXPECT_EQ(make_pruner("apoz", one_linear(), half())->name(), "ActivationAPoZRankPruner");
+  EXPECT_EQ(make_pruner("mean_activation", one_linear(), half())->name(), "ActivationMeanRankPruner");
 }
 
 TEST(MakePruner, PassesTheOptionsToThePruner) {
@@ -64,6 +70,9 @@ TEST(MakePruner, NullAndEmptyOptionsMeanTheDefaults) {
 TEST(MakePruner, ListsTheOptionKeysOfEachPruner) {
   EXPECT_EQ(pruner_options("level"), (std::vector<std::string>{"balance_block"}));
   EXPECT_TRUE(pruner_options("fpgm").empty());
+  EXPECT_EQ(pruner_options("slim"), (std::vector<std::string>{"scale"}));
+  EXPECT_EQ(pruner_options("taylorfo"), (std::vector<std::string>{"max_batches", "reset_after_update"}));
+  EXPECT_EQ(pruner_options("apoz"), (std::vector<std::string>{"activation", "max_batches", "reset_after_update"}));
 }
 
 TEST(MakePruner, AnUnknownNameListsTheKnownOnes) {

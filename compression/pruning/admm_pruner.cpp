@@ -51,16 +51,20 @@ void ADMMPruner::on_compress() {
 }
 
 void ADMMPruner::check_ready() const {
-  SHRINK_CHECK_T(StateError, !v_.empty(), "ADMMPruner.update_masks: no ADMM iteration yet (Hint: the masks come from "
+  SHRINK_CHECK_T(StateError, !v_.empty(),
+                 "ADMMPruner.update_masks: no ADMM iteration yet (Hint: the masks come from "
                  "Z: call update_epoch() or admm_iteration() after training with penalty())");
 }
 
 Tensor ADMMPruner::metric(const PrunedLayer& layer) {
   const Tensor& v = v_[index_of(layer)];
   switch (options_.criterion) {
-    case ADMMCriterion::Level: return magnitude(v);
-    case ADMMCriterion::L1Norm: return channel_norms(v, 1);
-    case ADMMCriterion::L2Norm: return channel_norms(v, 2);
+    case ADMMCriterion::Level:
+      return magnitude(v);
+    case ADMMCriterion::L1Norm:
+      return channel_norms(v, 1);
+    case ADMMCriterion::L2Norm:
+      return channel_norms(v, 2);
   }
   return Tensor();
 }
@@ -144,8 +148,7 @@ void ADMMPruner::load_state_dict(const io::StateDict& state) {
   const std::int64_t done = read_count(state, kIterations, 0, where);
   SHRINK_CHECK(done <= options_.iterations, where, ": expected '", kIterations, "' <= ", options_.iterations,
                " (this pruner's iterations), got ", done);
-  SHRINK_CHECK(done == 0 || !v.empty(), where, ": expected 'admm:v:' entries after ", done,
-               " iterations, got none");
+  SHRINK_CHECK(done == 0 || !v.empty(), where, ": expected 'admm:v:' entries after ", done, " iterations, got none");
   const std::int64_t last_epoch = read_count(state, kLastEpoch, -1, where);
   Pruner::load_state_dict(state);
   v_.clear();

@@ -46,8 +46,9 @@ std::int64_t load(const std::string& path, nn::Module& model, optim::Optimizer* 
   const std::string saved = describe(c.compressor);
   SHRINK_CHECK(c.compressor == id, where, ": expected the state of ", describe(id), ", got ",
                saved.empty() ? std::string("no pruner state") : "that of " + saved,
-               c.compressor.is_null() ? " (Hint: nn::save_checkpoint keeps no pruner state; use save_pruning_checkpoint)"
-                                      : " (Hint: resume with the pruner of the saved run)");
+               c.compressor.is_null()
+                   ? " (Hint: nn::save_checkpoint keeps no pruner state; use save_pruning_checkpoint)"
+                   : " (Hint: resume with the pruner of the saved run)");
   const std::int64_t epoch = nn::restore_checkpoint(c, model, optimizer, scheduler, rng, where);
   try {
     pruner.load_state_dict(c.compressor_tensors);
@@ -87,7 +88,8 @@ std::int64_t read_count(const io::StateDict& state, const std::string& key, std:
   const Tensor& t = state.at(key);
   SHRINK_CHECK(t.defined() && t.numel() == 1 && t.dtype() == DType::Int64, where, ": expected '", key,
                "' to be one int64 value, got ",
-               t.defined() ? shape_str(t.shape()) + " " + std::string(dtype_name(t.dtype())) : std::string("an undefined tensor"));
+               t.defined() ? shape_str(t.shape()) + " " + std::string(dtype_name(t.dtype()))
+                           : std::string("an undefined tensor"));
   const std::int64_t v = t.item<std::int64_t>();
   SHRINK_CHECK(v >= min, where, ": expected '", key, "' >= ", min, ", got ", v);
   return v;

@@ -59,8 +59,7 @@ std::int64_t load_pruning_checkpoint(const std::string& path, nn::Module& model,
 
 /// The one-element integer entry `key` of `state` (a count or position), checked to be >= `min`.
 /// ValueError "<where>: expected ..." when it is absent, not one integer value, or out of range.
-std::int64_t read_count(const io::StateDict& state, const std::string& key, std::int64_t min,
-                        const std::string& where);
+std::int64_t read_count(const io::StateDict& state, const std::string& key, std::int64_t min, const std::string& where);
 
 /// The entries of `state` whose key starts with `prefix`, with the prefix removed.
 io::StateDict with_prefix(const io::StateDict& state, const std::string& prefix);

@@ -71,7 +71,8 @@ void ScheduledPruner::update_epoch(std::int64_t epoch) {
   require_compressed("update_epoch");
   SHRINK_CHECK(epoch >= 0, name_, ".update_epoch: expected an epoch >= 0, got ", epoch);
   SHRINK_CHECK(epoch >= last_epoch_, name_, ".update_epoch: expected an epoch >= ", last_epoch_,
-               " (the last one given), got ", epoch, " (Hint: epochs never go back; to restart a run, build a new "
+               " (the last one given), got ", epoch,
+               " (Hint: epochs never go back; to restart a run, build a new "
                "pruner or load a checkpoint)");
   last_epoch_ = epoch;
   if (options_.unit == ScheduleUnit::Epoch) advance_to(epoch);

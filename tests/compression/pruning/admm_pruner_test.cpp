@@ -45,7 +45,7 @@ TEST(ADMMPruner, ZAndUFollowTheUpdatesAndTheMasksComeFromTheLastZ) {
   ADMMPruner admm(net, kHalf, {.rho = 0.5, .iterations = 2});
   admm.compress();
   EXPECT_EQ(at(admm.get_masks()), (std::vector<float>{1, 1, 1, 1}));  // dense until the end
-  EXPECT_EQ(at(admm.z()), (std::vector<float>{3, -1, 0.5f, 2}));     // Z = W
+  EXPECT_EQ(at(admm.z()), (std::vector<float>{3, -1, 0.5f, 2}));      // Z = W
   EXPECT_EQ(at(admm.u()), (std::vector<float>{0, 0, 0, 0}));
   EXPECT_EQ(admm.penalty().item(), 0.0f);
   // "Training" moved W to [2, −1.5, 0.25, 1]. W + U = W; the two smallest |·| (0.25, 1) go:
@@ -185,7 +185,8 @@ TEST_P(ADMMZoo, TrainsWithThePenaltyAndEndsAtTheTarget) {
     if (key.ends_with(".weight")) EXPECT_EQ(pruned_channels(mask), mask.size(0) / 2) << key;
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, ADMMZoo, ::testing::ValuesIn(models::names()), [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Zoo, ADMMZoo, ::testing::ValuesIn(models::names()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace shrink::compression

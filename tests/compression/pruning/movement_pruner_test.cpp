@@ -98,8 +98,8 @@ TEST(MovementPruner, StateDictRestoresScoresAndStep) {
   backward_with(*net, {1, 1, 1, 1});
   pruner.step();
   const io::StateDict state = pruner.state_dict();
-  EXPECT_EQ(state.keys(), (std::vector<std::string>{"mask:0.weight", "score:0.weight", "movement:step",
-                                                    "movement:last_epoch"}));
+  EXPECT_EQ(state.keys(),
+            (std::vector<std::string>{"mask:0.weight", "score:0.weight", "movement:step", "movement:last_epoch"}));
   auto other = one_row();
   MovementPruner resumed(other, ConfigList::parse(R"([{"op_types": ["Linear"], "sparsity": 0.5}])"),
                          {.cool_down_beginning_step = 2});

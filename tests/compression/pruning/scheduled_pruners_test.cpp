@@ -54,7 +54,9 @@ void train(nn::Module& net, optim::Optimizer& opt, int steps) {
 }
 
 /// Written out from the papers' formulas (not the code under test): s_f · (1 − (1 − i/n)³).
-double agp_target(double s_f, std::int64_t i, std::int64_t n) { return s_f * (1 - std::pow(1 - double(i) / double(n), 3)); }
+double agp_target(double s_f, std::int64_t i, std::int64_t n) {
+  return s_f * (1 - std::pow(1 - double(i) / double(n), 3));
+}
 
 TEST(AGPPruner, LevelSparsityFollowsTheCubicScheduleAtEveryEpoch) {
   auto net = small_cnn();
@@ -109,7 +111,8 @@ TEST(AGPPruner, ChannelPrunerFollowsTheScheduleByStepsAndMasksTheBias) {
 
 TEST(AGPPruner, GlobalBudgetFollowsTheSchedule) {
   auto net = small_cnn();
-  auto level = std::make_shared<LevelPruner>(net, ConfigList::parse(R"([{"op_types": ["default"], "total_sparsity": 0.6}])"));
+  auto level =
+      std::make_shared<LevelPruner>(net, ConfigList::parse(R"([{"op_types": ["default"], "total_sparsity": 0.6}])"));
   AGPPruner agp(level, {.total_iteration = 3});
   agp.compress();
   for (std::int64_t epoch = 0; epoch <= 4; ++epoch) {
@@ -142,12 +145,13 @@ TEST(LotteryTicketPruner, EachRoundKeepsTheGeometricFractionAndRewindsToThetaZer
   const io::StateDict theta0 = net->state_dict();
   std::vector<Tensor> theta0_copy;
   for (const auto& [key, t] : theta0) theta0_copy.push_back(t.clone());
-  auto level = std::make_shared<LevelPruner>(net, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.875}])"));
+  auto level =
+      std::make_shared<LevelPruner>(net, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.875}])"));
   int resets = 0;
-  LotteryTicketPruner lt(level, {.schedule = {.total_iteration = 3},
-                                 .optimizer = &opt,
-                                 .scheduler = &sched,
-                                 .on_reset = [&resets] { ++resets; }});
+  LotteryTicketPruner lt(
+      level, {.schedule = {.total_iteration = 3}, .optimizer = &opt, .scheduler = &sched, .on_reset = [&resets] {
+                ++resets;
+              }});
   lt.compress();
   io::StateDict previous = lt.get_masks();
   for (std::int64_t round = 1; round <= 3; ++round) {
@@ -189,7 +193,8 @@ TEST(ScheduledPruner, StateDictRestoresThePosition) {
   const io::StateDict state = agp.state_dict();
   EXPECT_TRUE(state.contains("mask:0.weight"));
   auto other = small_cnn();
-  auto level2 = std::make_shared<LevelPruner>(other, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
+  auto level2 =
+      std::make_shared<LevelPruner>(other, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
   AGPPruner resumed(level2, {.total_iteration = 4});
   resumed.compress();
   resumed.load_state_dict(state);
@@ -200,7 +205,8 @@ TEST(ScheduledPruner, StateDictRestoresThePosition) {
                              "AGPPruner.update_epoch: expected an epoch >= 2 (the last one given), got 1 (Hint: epochs "
                              "never go back; to restart a run, build a new pruner or load a checkpoint)");
   // Another schedule's options: the saved iteration does not match the position.
-  auto level3 = std::make_shared<LevelPruner>(small_cnn(), ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
+  auto level3 =
+      std::make_shared<LevelPruner>(small_cnn(), ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
   AGPPruner other_options(level3, {.total_iteration = 4, .frequency = 2});
   other_options.compress();
   expect_message<ValueError>([&] { other_options.load_state_dict(state); },
@@ -209,8 +215,9 @@ TEST(ScheduledPruner, StateDictRestoresThePosition) {
   io::StateDict partial;
   for (const auto& [key, t] : state)
     if (key != "schedule:position") partial.insert(key, t);
-  expect_message<ValueError>([&] { other_options.load_state_dict(partial); },
-                             "AGPPruner.load_state_dict: expected an entry 'schedule:position', got a state without it");
+  expect_message<ValueError>(
+      [&] { other_options.load_state_dict(partial); },
+      "AGPPruner.load_state_dict: expected an entry 'schedule:position', got a state without it");
 }
 
 TEST(ScheduledPruner, MisuseIsAClearError) {

@@ -1,14 +1,13 @@
 // AGP, Linear and LotteryTicket on every zoo model: compress, train a few steps of batch 2 until
 // the schedule's last iteration, then every pruned layer is at its final sparsity and the output
 // is finite (depthwise convs of mobilenet_small, branches of inception_small, residuals of resnet20).
-#include "compression/pruning/scheduled_pruners.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "autograd/generator.h"
 #include "autograd/ops.h"
+#include "compression/pruning/scheduled_pruners.h"
 #include "compression/pruning/weight_pruners.h"
 #include "nn/models/registry.h"
 #include "nn/optim/sgd.h"
@@ -49,7 +48,8 @@ TEST_P(ScheduledZoo, AGPWithLevelReachesTheFinalSparsity) {
   manual_seed(3);
   auto model = models::create(GetParam());
   optim::SGD opt(model->named_parameters(), optim::SGDOptions(0.01).momentum(0.9));
-  auto level = std::make_shared<LevelPruner>(model, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
+  auto level =
+      std::make_shared<LevelPruner>(model, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
   AGPPruner agp(level, kTwoSteps);
   agp.compress();
   const Tensor out = run(*model, opt, agp, 2);

@@ -1,4 +1,4 @@
-// make_pruner: one table of names, option keys and constructors.
+// make_pruner and make_scheduled_pruner: tables of names, option keys and constructors.
 #include "compression/pruning/registry.h"
 
 #include <algorithm>
@@ -7,7 +7,10 @@
 
 #include "autograd/error.h"
 #include "compression/pruning/activation_pruners.h"
+#include "compression/pruning/admm_pruner.h"
+#include "compression/pruning/movement_pruner.h"
 #include "compression/pruning/slim_pruner.h"
+#include "compression/pruning/scheduled_pruners.h"
 #include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/weight_pruners.h"
 
@@ -25,7 +28,8 @@ std::string listed(const std::vector<std::string>& names) {
 /// The options of one make_pruner() call, with their keys already checked.
 class Options {
  public:
-  Options(std::string pruner, const json& options) : pruner_(std::move(pruner)), options_(options) {}
+  /// `call` names the call in messages: "make_pruner(level)".
+  Options(std::string call, const json& options) : call_(std::move(call)), options_(options) {}
 
   std::int64_t integer(const std::string& key, std::int64_t fallback) const {
     if (!options_.contains(key)) return fallback;
@@ -55,6 +59,22 @@ class Options {
     return v.get<std::string>();
   }
 
+  /// text() that must be one of `allowed`.
+  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed) const {
+    const std::string value = text(key, fallback);
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
+      throw ValueError(where(key) + ": expected one of (" + listed(allowed) + "), got '" + value + "'");
+    return value;
+  }
+
+  ScheduleOptions schedule_options() const {
+    const ScheduleOptions d;
+    return {.total_iteration = integer("total_iteration", d.total_iteration),
+            .frequency = integer("frequency", d.frequency),
+            .start = integer("start", d.start),
+            .unit = choice("unit", "epoch", {"epoch", "step"}) == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch};
+  }
+
   DataPrunerOptions data_options() const {
     return {.max_batches = integer("max_batches", 0), .reset_after_update = boolean("reset_after_update", false)};
   }
@@ -66,9 +86,9 @@ class Options {
   }
 
  private:
-  std::string where(const std::string& key) const { return "make_pruner(" + pruner_ + "): option '" + key + "'"; }
+  std::string where(const std::string& key) const { return call_ + ": option '" + key + "'"; }
 
-  std::string pruner_;
+  std::string call_;
   const json& options_;
 };
 
@@ -122,17 +142,93 @@ const std::vector<Entry>& table() {
        [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
          return std::make_unique<ActivationMeanRankPruner>(std::move(m), std::move(c), o.activation_options());
        }},
+      {"movement",
+       {"warm_up_step", "cool_down_beginning_step"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         const MovementPrunerOptions d;
+         return std::make_unique<MovementPruner>(
+             std::move(m), std::move(c),
+             MovementPrunerOptions{.warm_up_step = o.integer("warm_up_step", d.warm_up_step),
+                                   .cool_down_beginning_step =
+                                       o.integer("cool_down_beginning_step", d.cool_down_beginning_step)});
+       }},
+      {"admm",
+       {"rho", "iterations", "training_epochs", "criterion"},
+       [](nn::ModulePtr m, ConfigList c, const Options& o) -> std::unique_ptr<Pruner> {
+         const ADMMPrunerOptions d;
+         const std::string criterion = o.choice("criterion", "level", {"level", "l1norm", "l2norm"});
+         return std::make_unique<ADMMPruner>(
+             std::move(m), std::move(c),
+             ADMMPrunerOptions{.rho = o.number("rho", d.rho),
+                               .iterations = o.integer("iterations", d.iterations),
+                               .training_epochs = o.integer("training_epochs", d.training_epochs),
+                               .criterion = criterion == "l1norm"   ? ADMMCriterion::L1Norm
+                                            : criterion == "l2norm" ? ADMMCriterion::L2Norm
+                                                                    : ADMMCriterion::Level});
+       }},
   };
   return entries;
 }
 
-const Entry& entry(const std::string& name) {
-  const auto& entries = table();
-  const auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; });
-  if (it == entries.end())
-    throw ValueError("make_pruner: expected a pruner name (" + listed(pruner_names()) + "), got '" + name + "'");
+const std::vector<std::string> kScheduleKeys = {"total_iteration", "frequency", "start", "unit"};
+
+struct ScheduleEntry {
+  std::string name;
+  std::function<std::unique_ptr<ScheduledPruner>(std::shared_ptr<Pruner>, const Options&, optim::Optimizer*,
+                                                 optim::LRScheduler*)>
+      make;
+};
+
+const std::vector<ScheduleEntry>& schedule_table() {
+  static const std::vector<ScheduleEntry> entries = {
+      {"agp",
+       [](std::shared_ptr<Pruner> inner, const Options& o, optim::Optimizer*,
+          optim::LRScheduler*) -> std::unique_ptr<ScheduledPruner> {
+         return std::make_unique<AGPPruner>(std::move(inner), o.schedule_options());
+       }},
+      {"linear",
+       [](std::shared_ptr<Pruner> inner, const Options& o, optim::Optimizer*,
+          optim::LRScheduler*) -> std::unique_ptr<ScheduledPruner> {
+         return std::make_unique<LinearPruner>(std::move(inner), o.schedule_options());
+       }},
+      {"lottery",
+       [](std::shared_ptr<Pruner> inner, const Options& o, optim::Optimizer* optimizer,
+          optim::LRScheduler* scheduler) -> std::unique_ptr<ScheduledPruner> {
+         return std::make_unique<LotteryTicketPruner>(
+             std::move(inner),
+             LotteryTicketOptions{.schedule = o.schedule_options(), .optimizer = optimizer, .scheduler = scheduler});
+       }},
+  };
+  return entries;
+}
+
+/// The entry called `name` of `entries`, or a ValueError "<call>: expected a <what> (names), got 'x'".
+template <typename E>
+const E& find_entry(const std::vector<E>& entries, const std::string& name, const std::string& call,
+                    const std::string& what) {
+  const auto it = std::find_if(entries.begin(), entries.end(), [&](const E& e) { return e.name == name; });
+  if (it == entries.end()) {
+    std::vector<std::string> names;
+    for (const auto& e : entries) names.push_back(e.name);
+    throw ValueError(call + ": expected a " + what + " (" + listed(names) + "), got '" + name + "'");
+  }
   return *it;
 }
+
+/// Checks that `options` is null or an object whose keys are all in `allowed`.
+void check_option_keys(const json& options, const std::vector<std::string>& allowed, const std::string& call,
+                       const std::string& name) {
+  SHRINK_CHECK(options.is_null() || options.is_object(), call, ": expected the options as a JSON object, got ",
+               options.dump());
+  if (!options.is_object()) return;
+  for (const auto& [key, value] : options.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (allowed.empty()) throw ValueError(call + ": expected no options (" + name + " has none), got '" + key + "'");
+    throw ValueError(call + ": expected an option among (" + listed(allowed) + "), got '" + key + "'");
+  }
+}
+
+const Entry& entry(const std::string& name) { return find_entry(table(), name, "make_pruner", "pruner name"); }
 
 }  // namespace
 
@@ -147,17 +243,26 @@ std::vector<std::string> pruner_options(const std::string& name) { return entry(
 std::unique_ptr<Pruner> make_pruner(const std::string& name, nn::ModulePtr model, ConfigList config,
                                     const nlohmann::json& options) {
   const Entry& e = entry(name);
-  const std::string where = "make_pruner(" + name + ")";
-  SHRINK_CHECK(options.is_null() || options.is_object(), where, ": expected the options as a JSON object, got ",
-               options.dump());
-  if (options.is_object()) {
-    for (const auto& [key, value] : options.items()) {
-      if (std::find(e.options.begin(), e.options.end(), key) != e.options.end()) continue;
-      if (e.options.empty()) throw ValueError(where + ": expected no options (" + name + " has none), got '" + key + "'");
-      throw ValueError(where + ": expected an option among (" + listed(e.options) + "), got '" + key + "'");
-    }
-  }
-  return e.make(std::move(model), std::move(config), Options(name, options));
+  const std::string call = "make_pruner(" + name + ")";
+  check_option_keys(options, e.options, call, name);
+  return e.make(std::move(model), std::move(config), Options(call, options));
+}
+
+std::vector<std::string> scheduled_pruner_names() {
+  std::vector<std::string> names;
+  for (const auto& e : schedule_table()) names.push_back(e.name);
+  return names;
+}
+
+std::vector<std::string> scheduled_pruner_options() { return kScheduleKeys; }
+
+std::unique_ptr<ScheduledPruner> make_scheduled_pruner(const std::string& name, std::shared_ptr<Pruner> inner,
+                                                       const nlohmann::json& options, optim::Optimizer* optimizer,
+                                                       optim::LRScheduler* scheduler) {
+  const ScheduleEntry& e = find_entry(schedule_table(), name, "make_scheduled_pruner", "schedule name");
+  const std::string call = "make_scheduled_pruner(" + name + ")";
+  check_option_keys(options, kScheduleKeys, call, name);
+  return e.make(std::move(inner), Options(call, options), optimizer, scheduler);
 }
 
 }  // namespace shrink::compression

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// The pruners by name: what a command line or a pipeline file uses to build one.
+/// The pruners and the schedules around them by name: what a command line or a pipeline file
+/// uses to build one.
 ///
 /// \code
 ///   auto pruner = compression::make_pruner("level", model, ConfigList::from_file("level_mlp_80.json"),
@@ -8,11 +9,13 @@
 ///   pruner->compress();
 /// \endcode
 ///
-/// Names are NNI's algorithm names in lower case ("level", "l1norm", "l2norm", "fpgm"; the
+/// Names are NNI's algorithm names in lower case: "level", "l1norm", "l2norm", "fpgm"; the
 /// data-driven ones as NNI's iterative pruners name them: "slim", "taylorfo", "apoz",
-/// "mean_activation"). Options are the fields of the pruner's option struct as a JSON object
-/// (LevelPrunerOptions -> {"balance_block": 4}); a pruner without an option struct takes none. An unknown name or option
-/// key is a ValueError listing the known ones; a value of the wrong type is a ValueError naming it.
+/// "mean_activation"; "movement" and "admm" (option "criterion": "level", "l1norm" or "l2norm").
+/// Options are the fields of the pruner's option struct as a JSON object (LevelPrunerOptions ->
+/// {"balance_block": 4}); a pruner without an option struct takes none. The schedules "agp",
+/// "linear" and "lottery" wrap one of them (make_scheduled_pruner). An unknown name or option key
+/// is a ValueError listing the known ones; a value of the wrong type is a ValueError naming it.
 
 #include <memory>
 #include <string>
@@ -22,7 +25,10 @@
 
 #include "compression/config_list.h"
 #include "compression/pruning/pruner.h"
+#include "compression/pruning/scheduled_pruners.h"
 #include "nn/module.h"
+#include "nn/optim/lr_scheduler.h"
+#include "nn/optim/optimizer.h"
 
 namespace shrink::compression {
 
@@ -37,5 +43,26 @@ std::vector<std::string> pruner_options(const std::string& name);
 /// compress() as usual.
 std::unique_ptr<Pruner> make_pruner(const std::string& name, nn::ModulePtr model, ConfigList config,
                                     const nlohmann::json& options = {});
+
+/// Every schedule name make_scheduled_pruner() knows: "agp", "linear", "lottery" (LotteryTicket).
+std::vector<std::string> scheduled_pruner_names();
+
+/// The option keys every schedule accepts: the fields of ScheduleOptions ("total_iteration",
+/// "frequency", "start", and "unit": "epoch" or "step").
+std::vector<std::string> scheduled_pruner_options();
+
+/// A new schedule `name` around `inner` (a pruner from make_pruner(), not compressed yet), with
+/// `options` (a JSON object or null). LotteryTicket rewinds `optimizer` and `scheduler` (either may
+/// be null) after each round; the other schedules ignore them. Unknown names and option keys are
+/// ValueErrors listing the known ones.
+///
+/// \code
+///   auto agp = compression::make_scheduled_pruner(
+///       "agp", compression::make_pruner("level", model, config), {{"total_iteration", 4}});
+/// \endcode
+std::unique_ptr<ScheduledPruner> make_scheduled_pruner(const std::string& name, std::shared_ptr<Pruner> inner,
+                                                       const nlohmann::json& options = {},
+                                                       optim::Optimizer* optimizer = nullptr,
+                                                       optim::LRScheduler* scheduler = nullptr);
 
 }  // namespace shrink::compression

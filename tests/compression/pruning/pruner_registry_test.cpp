@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "autograd/grad_mode.h"
+#include "compression/pruning/admm_pruner.h"
+#include "compression/pruning/movement_pruner.h"
 #include "compression/pruning/weight_pruners.h"
 #include "nn/layers.h"
 #include "tests/support/errors.h"
@@ -28,7 +30,7 @@ ConfigList half() { return ConfigList::parse(R"([{"op_types": ["Linear"], "spars
 
 TEST(MakePruner, KnowsThePrunersByTheirNniNames) {
   const std::vector<std::string> expected = {"level", "l1norm", "l2norm", "fpgm",
-                                             "slim", "taylorfo", "apoz", "mean_activation"};
+                                             "slim", "taylorfo", "apoz", "mean_activation", "movement", "admm"};
   const auto names = pruner_names();
   for (const auto& name : expected)
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
@@ -43,6 +45,61 @@ TEST(MakePruner, BuildsThePrunerClassOfEachName) {
   EXPECT_EQ(make_pruner("taylorfo", one_linear(), half())->name(), "TaylorFOWeightPruner");
   EXPECT_EQ(make_pruner("apoz", one_linear(), half())->name(), "ActivationAPoZRankPruner");
   EXPECT_EQ(make_pruner("mean_activation", one_linear(), half())->name(), "ActivationMeanRankPruner");
+  EXPECT_EQ(make_pruner("movement", one_linear(), half())->name(), "MovementPruner");
+  EXPECT_EQ(make_pruner("admm", one_linear(), half())->name(), "ADMMPruner");
+}
+
+TEST(MakePruner, PassesTheMovementSchedule) {
+  // w = 2, c = 4: s_3 = 0.5 · (1 − (1 − 1/2)³) = 0.4375; the defaults (0, 1) reach 0.5 at step 1.
+  auto pruner = make_pruner("movement", one_linear(), half(), {{"warm_up_step", 2}, {"cool_down_beginning_step", 4}});
+  const auto& movement = dynamic_cast<MovementPruner&>(*pruner);
+  EXPECT_EQ(movement.sparsity_at(0.5, 2), 0.0);
+  EXPECT_DOUBLE_EQ(movement.sparsity_at(0.5, 3), 0.4375);
+  EXPECT_EQ(dynamic_cast<MovementPruner&>(*make_pruner("movement", one_linear(), half())).sparsity_at(0.5, 1), 0.5);
+}
+
+TEST(MakePruner, PassesTheAdmmOptions) {
+  // Two iterations allowed (the default is one); the l1norm criterion prunes whole rows, bias too.
+  auto pruner = make_pruner("admm", one_linear(), half(), {{"iterations", 2}, {"criterion", "l1norm"}, {"rho", 0.5}});
+  auto& admm = dynamic_cast<ADMMPruner&>(*pruner);
+  admm.compress();
+  admm.admm_iteration();
+  EXPECT_FALSE(admm.finished());
+  admm.admm_iteration();
+  EXPECT_TRUE(admm.finished());
+  EXPECT_EQ(admm.get_masks().at("0.bias").to_vector(), (std::vector<float>{1, 0}));
+  auto level = make_pruner("admm", one_linear(), half());
+  level->compress();
+  dynamic_cast<ADMMPruner&>(*level).admm_iteration();
+  EXPECT_FALSE(level->get_masks().contains("0.bias"));
+  expect_message<ValueError>([] { make_pruner("admm", one_linear(), half(), {{"criterion", "fpgm"}}); },
+                             "make_pruner(admm): option 'criterion': expected one of (level, l1norm, l2norm), got 'fpgm'");
+}
+
+TEST(MakeScheduledPruner, WrapsAPrunerInTheNamedSchedule) {
+  EXPECT_EQ(scheduled_pruner_names(), (std::vector<std::string>{"agp", "linear", "lottery"}));
+  EXPECT_EQ(make_scheduled_pruner("linear", make_pruner("level", one_linear(), half()))->name(), "LinearPruner");
+  EXPECT_EQ(make_scheduled_pruner("lottery", make_pruner("level", one_linear(), half()))->name(), "LotteryTicketPruner");
+  auto agp = make_scheduled_pruner("agp", make_pruner("level", one_linear(), half()),
+                                   {{"total_iteration", 4}, {"frequency", 2}, {"start", 1}, {"unit", "step"}});
+  EXPECT_EQ(agp->name(), "AGPPruner");
+  EXPECT_EQ(agp->options().total_iteration, 4);
+  EXPECT_EQ(agp->options().frequency, 2);
+  EXPECT_EQ(agp->options().start, 1);
+  EXPECT_EQ(agp->options().unit, ScheduleUnit::Step);
+  EXPECT_DOUBLE_EQ(agp->sparsity_at(0.8, 2), 0.8 * (1 - 0.125));
+  EXPECT_EQ(make_scheduled_pruner("agp", make_pruner("level", one_linear(), half()))->options().unit, ScheduleUnit::Epoch);
+}
+
+TEST(MakeScheduledPruner, UnknownNamesKeysAndValuesListWhatIsAllowed) {
+  expect_message<ValueError>([] { make_scheduled_pruner("cubic", make_pruner("level", one_linear(), half())); },
+                             "make_scheduled_pruner: expected a schedule name (agp, linear, lottery), got 'cubic'");
+  expect_message<ValueError>(
+      [] { make_scheduled_pruner("agp", make_pruner("level", one_linear(), half()), {{"iterations", 4}}); },
+      "make_scheduled_pruner(agp): expected an option among (total_iteration, frequency, start, unit), got 'iterations'");
+  expect_message<ValueError>(
+      [] { make_scheduled_pruner("agp", make_pruner("level", one_linear(), half()), {{"unit", "batch"}}); },
+      "make_scheduled_pruner(agp): option 'unit': expected one of (epoch, step), got 'batch'");
 }
 
 TEST(MakePruner, PassesTheOptionsToThePruner) {

@@ -76,7 +76,6 @@ void ScheduledPruner::update_epoch(std::int64_t epoch) {
                "pruner or load a checkpoint)");
   last_epoch_ = epoch;
   if (options_.unit == ScheduleUnit::Epoch) advance_to(epoch);
-  inner_->update_epoch(epoch);
 }
 
 void ScheduledPruner::step() {

@@ -29,9 +29,11 @@
 ///
 /// The inner pruner is taken as a shared_ptr and must not be compressed yet: the schedule
 /// compresses it (at iteration 0, so it never prunes at s_f first) and owns its target transform
-/// and keep-pruned flag from then on. update_epoch() and step() act on the schedule first, then
-/// are forwarded to the inner pruner (a data-driven inner pruner uses the batches it collected
-/// before the schedule point, then may reset its statistics).
+/// and keep-pruned flag from then on. The schedule alone decides when the masks are recomputed:
+/// update_epoch() is not forwarded to the inner pruner (a data-driven one such as
+/// TaylorFOWeightPruner ranks, at each schedule point, on the batches collected since compress()
+/// or, with `reset_after_update`, since the previous point; its own "first epoch computes the
+/// masks" rule does not apply), step() is forwarded after the schedule's.
 
 #include <cstdint>
 #include <functional>

@@ -10,6 +10,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/weight_pruners.h"
 #include "nn/layers.h"
 #include "nn/optim/lr_scheduler.h"
@@ -107,6 +108,30 @@ TEST(AGPPruner, ChannelPrunerFollowsTheScheduleByStepsAndMasksTheBias) {
   agp.update_epoch(50);
   EXPECT_EQ(agp.position(), 7);
   EXPECT_EQ(pruned_channels(previous.at("0.weight")), 6);  // floor(0.75 * 8)
+}
+
+TEST(AGPPruner, DrivesADataDrivenPrunerAtTheSchedulePointsOnly) {
+  auto net = small_cnn();
+  optim::SGD opt(net->named_parameters(), optim::SGDOptions(0.05));
+  auto taylor =
+      std::make_shared<TaylorFOWeightPruner>(net, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"),
+                                             DataPrunerOptions{.reset_after_update = true});
+  const TaylorFOWeightPruner& inner = *taylor;
+  AGPPruner agp(taylor, {.total_iteration = 2, .frequency = 2});
+  agp.compress();  // iteration 0 needs no statistics
+  io::StateDict previous = agp.get_masks();
+  for (std::int64_t epoch = 0; epoch <= 5; ++epoch) {
+    agp.update_epoch(epoch);
+    const double s = agp_target(0.5, std::min<std::int64_t>(2, epoch / 2), 2);
+    const io::StateDict masks = agp.get_masks();
+    EXPECT_EQ(pruned_channels(masks.at("0.weight")), std::int64_t(std::floor(s * 8))) << "epoch " << epoch;
+    EXPECT_EQ(pruned_channels(masks.at("3.weight")), std::int64_t(std::floor(s * 5))) << "epoch " << epoch;
+    EXPECT_TRUE(only_shrinks(previous, masks));
+    previous = masks;
+    // Statistics are cleared at the schedule points only (epochs 2 and 4), not at every epoch.
+    EXPECT_EQ(inner.statistics("0").batches, epoch == 2 || epoch == 4 ? 0 : 2 * (epoch % 2)) << "epoch " << epoch;
+    train(*net, opt, 2);
+  }
 }
 
 TEST(AGPPruner, GlobalBudgetFollowsTheSchedule) {

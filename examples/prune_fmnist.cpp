@@ -4,7 +4,9 @@
 // evaluate again, and export the pruned weights and the masks as HDF5. Slim can first train with
 // its regulariser on BatchNorm γ (--sparsity-epochs); the data-driven pruners (taylorfo, apoz,
 // mean_activation) collect their statistics on --collect-batches training batches before their
-// masks are computed (NNI's training_batches).
+// masks are computed (NNI's training_batches). --schedule agp|linear|lottery raises the sparsity
+// step by step during fine-tuning; movement prunes during fine-tuning by its own step schedule;
+// admm adds its penalty to the fine-tuning loss and fixes its masks after its iterations.
 //
 //   prune_fmnist --pruner l1norm --config examples/configs/l1norm_vgg_50.json --epochs 5 --finetune-epochs 3
 //   train_fmnist --model vgg_small --epochs 15 --out vgg.h5        (then, reusing the dense weights:)
@@ -13,6 +15,8 @@
 //   prune_fmnist --pruner level --options '{"balance_block": 4}' --config examples/configs/level_vgg_2of4.json
 //   prune_fmnist --pruner slim --sparsity-epochs 2 --config examples/configs/slim_vgg_50.json
 //   prune_fmnist --pruner apoz --collect-batches 20 --config examples/configs/apoz_vgg_50.json
+//   prune_fmnist --model mlp --pruner level --schedule agp --schedule-options '{"total_iteration": 4}'
+//                --finetune-epochs 5 --config examples/configs/level_mlp_80.json
 //
 // The last line is a summary: dense and pruned top-1, the drop, and the sparsity of the pruned
 // layers' weights.
@@ -21,12 +25,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "autograd/generator.h"
 #include "autograd/warning.h"
 #include "compression/config_list.h"
+#include "compression/pruning/admm_pruner.h"
 #include "compression/pruning/registry.h"
+#include "compression/pruning/scheduled_pruners.h"
 #include "compression/pruning/slim_pruner.h"
 #include "compression/pruning/statistics.h"
 #include "examples/cli.h"
@@ -76,6 +83,34 @@ std::int64_t collect(nn::Module& model, data::DataLoader& loader, optim::Optimiz
   return done;
 }
 
+/// The pruner the command line asked for, alone or inside a schedule, behind one interface (a
+/// schedule forwards masks and export to its inner pruner).
+struct Pruning {
+  std::shared_ptr<compression::Pruner> pruner;
+  std::unique_ptr<compression::ScheduledPruner> schedule;
+
+  Pruning(const std::string& name, nn::ModulePtr model, const compression::ConfigList& config,
+          const nlohmann::json& options, const std::string& schedule_name, const nlohmann::json& schedule_options,
+          optim::Optimizer* optimizer = nullptr, optim::LRScheduler* scheduler = nullptr)
+      : pruner(compression::make_pruner(name, std::move(model), config, options)) {
+    if (!schedule_name.empty())
+      schedule = compression::make_scheduled_pruner(schedule_name, pruner, schedule_options, optimizer, scheduler);
+  }
+  void compress() { schedule ? (void)schedule->compress() : (void)pruner->compress(); }
+  void update_epoch(std::int64_t epoch) { schedule ? schedule->update_epoch(epoch) : pruner->update_epoch(epoch); }
+  void step() { schedule ? schedule->step() : pruner->step(); }
+};
+
+/// `text` parsed as JSON for the option `flag`, or an error message.
+std::optional<std::string> parse_json(const std::string& flag, const std::string& text, nlohmann::json& out) {
+  try {
+    out = nlohmann::json::parse(text);
+    return std::nullopt;
+  } catch (const nlohmann::json::parse_error& e) {
+    return flag + ": expected a JSON object, got '" + text + "' (" + e.what() + ")";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +120,8 @@ int main(int argc, char** argv) {
   std::string pruner_name = "l1norm";
   std::string config_path;
   std::string options_text = "{}";
+  std::string schedule_name;
+  std::string schedule_options_text = "{}";
   int epochs = 5;
   int finetune_epochs = 3;
   int sparsity_epochs = 0;
@@ -112,6 +149,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--config", config_path, "config_list JSON file (examples/configs/); required");
   app.add_option("--options", options_text, "The pruner's options as a JSON object, e.g. '{\"balance_block\": 4}'")
+      ->capture_default_str();
+  app.add_option("--schedule", schedule_name, "Prune step by step during fine-tuning with this schedule")
+      ->check(CLI::IsMember(compression::scheduled_pruner_names()));
+  app.add_option("--schedule-options", schedule_options_text,
+                 "The schedule's options as a JSON object, e.g. '{\"total_iteration\": 4, \"unit\": \"epoch\"}'")
       ->capture_default_str();
   app.add_option("--epochs", epochs, "Dense training epochs (without --weights)")
       ->check(examples::positive())
@@ -150,12 +192,10 @@ int main(int argc, char** argv) {
     return examples::usage_error(app, "--config FILE is required (a config_list, e.g. examples/configs/l1norm_vgg_50.json)");
 
   // The configuration is checked before any training: a mistake costs no epoch.
-  nlohmann::json options;
-  try {
-    options = nlohmann::json::parse(options_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return examples::usage_error(app, "--options: expected a JSON object, got '" + options_text + "' (" + e.what() + ")");
-  }
+  nlohmann::json options, schedule_options;
+  if (const auto error = parse_json("--options", options_text, options)) return examples::usage_error(app, *error);
+  if (const auto error = parse_json("--schedule-options", schedule_options_text, schedule_options))
+    return examples::usage_error(app, *error);
   manual_seed(seed);
   nn::ModulePtr model;
   compression::ConfigList config;
@@ -163,7 +203,7 @@ int main(int argc, char** argv) {
     model = models::create(model_name);
     config = compression::ConfigList::from_file(config_path);
     // A dry run on a copy: make_pruner checks the name and options, compress() the config_list.
-    compression::make_pruner(pruner_name, model->clone(), config, options)->compress();
+    Pruning(pruner_name, model->clone(), config, options, schedule_name, schedule_options).compress();
   } catch (const Error& e) {
     return examples::usage_error(app, e.what());
   }
@@ -198,13 +238,14 @@ int main(int argc, char** argv) {
     }
     const double dense_accuracy = examples::evaluate(*model, test_loader, "  dense test");
 
-    auto pruner = compression::make_pruner(pruner_name, model, config, options);
     // Built before compress(): the masks are parametrizations, so the optimizer keeps the same
     // parameters and masked weights get zero gradient.
     optim::SGD optimizer(model->named_parameters(),
                          optim::SGDOptions(finetune_lr).momentum(0.9).weight_decay(5e-4));
     optim::CosineAnnealingLR scheduler(optimizer, std::max(finetune_epochs, 1));
-    if (auto* slim = dynamic_cast<compression::SlimPruner*>(pruner.get())) {
+    Pruning pruning(pruner_name, model, config, options, schedule_name, schedule_options, &optimizer, &scheduler);
+    compression::Pruner* pruner = pruning.pruner.get();
+    if (auto* slim = dynamic_cast<compression::SlimPruner*>(pruner)) {
       for (std::int64_t epoch = 0; epoch < sparsity_epochs; ++epoch) {
         train_loader.set_epoch(epochs + epoch);
         examples::train_epoch(*model, train_loader, optimizer,
@@ -214,31 +255,46 @@ int main(int argc, char** argv) {
     }
     {
       shrink::WarningCollector already_shown;  // the dry run printed the config_list's warnings
-      pruner->compress();
+      pruning.compress();
     }
-    if (auto* data_pruner = dynamic_cast<compression::DataDrivenPruner*>(pruner.get())) {
+    auto* data_pruner = dynamic_cast<compression::DataDrivenPruner*>(pruner);
+    if (data_pruner && !pruning.schedule) {
       const std::int64_t collected = collect(*model, train_loader, optimizer, collect_batches);
       pruner->update_masks();
       // One-shot pruning: nothing more to collect (evaluation and fine-tuning would add batches).
       data_pruner->set_collecting(false);
       std::printf("statistics collected on %lld training batches\n", static_cast<long long>(collected));
     }
-    double accuracy = examples::evaluate(*model, test_loader, "  pruned test");
+    // Under a schedule, a data-driven pruner collects while fine-tuning, not while evaluating.
+    auto evaluate_pruned = [&] {
+      if (data_pruner) data_pruner->set_collecting(false);
+      const double a = examples::evaluate(*model, test_loader, "  pruned test");
+      if (data_pruner && pruning.schedule) data_pruner->set_collecting(true);
+      return a;
+    };
+    auto* admm = dynamic_cast<compression::ADMMPruner*>(pruner);
+    examples::StepHooks hooks{.after_step = [&] { pruning.step(); }};
+    if (admm) hooks.extra_loss = [admm] { return admm->penalty(); };
+    double accuracy = evaluate_pruned();
     for (std::int64_t epoch = 0; epoch < finetune_epochs; ++epoch) {
-      pruner->update_epoch(epoch);
+      pruning.update_epoch(epoch);
       train_loader.set_epoch(epochs + sparsity_epochs + epoch);
       examples::train_epoch(*model, train_loader, optimizer,
-                            "fine-tune " + std::to_string(epoch + 1) + "/" + std::to_string(finetune_epochs),
-                            {.after_step = [&] { pruner->step(); }});
+                            "fine-tune " + std::to_string(epoch + 1) + "/" + std::to_string(finetune_epochs), hooks);
       scheduler.step();
-      accuracy = examples::evaluate(*model, test_loader, "  pruned test");
+      accuracy = evaluate_pruned();
     }
+    if (admm && !admm->finished())
+      std::printf("note: ADMM ran %lld of its iterations; its masks come after the last one (give more "
+                  "--finetune-epochs than iterations x training_epochs)\n",
+                  static_cast<long long>(admm->iterations_done()));
     pruner->export_model(out, masks_out);
     const MaskSparsity s = weight_sparsity(*pruner);
     std::printf("pruned weights written to %s, masks to %s\n", out.c_str(), masks_out.c_str());
+    const std::string method = pruner_name + (schedule_name.empty() ? "" : "+" + schedule_name);
     std::printf("summary: %s %s: dense top-1 %.2f%%, pruned top-1 %.2f%%, drop %.2f points; sparsity %.1f%% "
                 "of the weights of the %lld pruned layers (%lld of %lld)\n",
-                model_name.c_str(), pruner_name.c_str(), 100.0 * dense_accuracy, 100.0 * accuracy,
+                model_name.c_str(), method.c_str(), 100.0 * dense_accuracy, 100.0 * accuracy,
                 100.0 * (dense_accuracy - accuracy), 100.0 * s.sparsity, static_cast<long long>(s.layers),
                 static_cast<long long>(s.pruned), static_cast<long long>(s.total));
   } catch (const Error& e) {

@@ -36,6 +36,7 @@ ScheduledPruner::ScheduledPruner(std::string name, std::shared_ptr<Pruner> inner
 ScheduledPruner::~ScheduledPruner() = default;
 
 void ScheduledPruner::require_compressed(const std::string& what) const {
+  SHRINK_CHECK_T(StateError, !unwrapped_, name_, ".", what, ": the pruner was unwrapped; build a new pruner");
   SHRINK_CHECK_T(StateError, inner_->is_compressed(), name_, ".", what, ": call compress() first");
 }
 
@@ -45,6 +46,7 @@ std::int64_t ScheduledPruner::iteration_at(std::int64_t t) const {
 }
 
 io::StateDict ScheduledPruner::compress() {
+  SHRINK_CHECK_T(StateError, !unwrapped_, name_, ".compress: the pruner was unwrapped; build a new pruner");
   SHRINK_CHECK_T(StateError, !inner_->is_compressed(), name_, ".compress: expected a ", inner_->name(),
                  " that is not compressed yet, got a compressed one (Hint: the schedule compresses it; "
                  "call compress() on the schedule only)");
@@ -76,6 +78,12 @@ void ScheduledPruner::update_epoch(std::int64_t epoch) {
                "pruner or load a checkpoint)");
   last_epoch_ = epoch;
   if (options_.unit == ScheduleUnit::Epoch) advance_to(epoch);
+}
+
+void ScheduledPruner::unwrap() {
+  require_compressed("unwrap");
+  inner_->unwrap();
+  unwrapped_ = true;
 }
 
 void ScheduledPruner::step() {

@@ -108,7 +108,7 @@ class ScheduledPruner {
     inner_->export_model(model_path, mask_path);
   }
   /// Bakes the masks in (Pruner::unwrap); the schedule is done afterwards.
-  void unwrap() { inner_->unwrap(); }
+  void unwrap();
 
   /// The inner pruner's state plus the schedule's ("schedule:position", "schedule:iteration",
   /// "schedule:last_epoch", int64 scalars) and what a subclass keeps (LotteryTicket: θ₀).
@@ -138,6 +138,7 @@ class ScheduledPruner {
   std::int64_t position_ = 0;
   std::int64_t iteration_ = 0;
   std::int64_t last_epoch_ = -1;
+  bool unwrapped_ = false;
 };
 
 /// Automated Gradual Pruning (Zhu & Gupta 2017): s_i = s_f · (1 − (1 − i/n)³): fast pruning early,

@@ -9,16 +9,19 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "io/state_dict_file.h"
 #include "nn/layers.h"
 #include "nn/models/registry.h"
 #include "nn/optim/sgd.h"
 #include "tests/compression/pruning/mask_counts.h"
+#include "tests/io/temp_dir.h"
 #include "tests/support/errors.h"
 
 namespace shrink::compression {
 namespace {
 
 using testing::expect_message;
+using testing::TempDir;
 using testing::zeros_in;
 
 /// Linear(4 -> 1) without bias, W = [1, -2, 3, 0.5].
@@ -120,6 +123,27 @@ TEST(MovementPruner, StateDictRestoresScoresAndStep) {
   resumed.unwrap();
   EXPECT_FALSE(other->find_module("0")->has_buffer("weight_mask"));
   backward_with(*other, {1, 1, 1, 1});
+}
+
+TEST(MovementPruner, ExportAndMasksFilesWorkWithTheScoringMask) {
+  auto net = one_row();
+  MovementPruner pruner(net, ConfigList::parse(R"([{"op_types": ["Linear"], "sparsity": 0.5}])"));
+  pruner.compress();
+  backward_with(*net, {1, 1, 1, 1});
+  pruner.step();  // scores [−1, 2, −3, −0.5]: indices 2 and 0 go
+  TempDir dir;
+  pruner.export_model(dir.file("model.h5"), dir.file("masks.h5"));
+  EXPECT_EQ(io::load_masks(dir.file("masks.h5")).at("0.weight").to_vector(), (std::vector<float>{0, 1, 0, 1}));
+  EXPECT_EQ(io::load_state_dict(dir.file("model.h5")).at("0.weight").to_vector(), (std::vector<float>{0, -2, 0, 0.5f}));
+  auto other = one_row();
+  MovementPruner loaded(other, ConfigList::parse(R"([{"op_types": ["Linear"], "sparsity": 0.5}])"));
+  loaded.compress();
+  loaded.load_masks(dir.file("masks.h5"));
+  EXPECT_EQ(loaded.get_masks().at("0.weight").to_vector(), (std::vector<float>{0, 1, 0, 1}));
+  // The masked weights get no gradient, while their scores still move.
+  backward_with(*other, {1, 1, 1, 1});
+  EXPECT_EQ(other->find_module("0")->param("weight").grad().to_vector(), (std::vector<float>{0, 1, 0, 1}));
+  EXPECT_EQ(loaded.scores().at("0.weight").to_vector(), (std::vector<float>{-1, 2, -3, -0.5f}));
 }
 
 TEST(MovementPruner, MisuseIsAClearError) {

@@ -267,6 +267,9 @@ TEST(ScheduledPruner, MisuseIsAClearError) {
                              "one (Hint: the schedule compresses it; call compress() on the schedule only)");
   agp.unwrap();
   EXPECT_FALSE(net->find_module("0")->has_buffer("weight_mask"));
+  expect_message<StateError>([&] { agp.step(); }, "AGPPruner.step: the pruner was unwrapped; build a new pruner");
+  expect_message<StateError>([&] { agp.compress(); },
+                             "AGPPruner.compress: the pruner was unwrapped; build a new pruner");
 }
 
 }  // namespace

@@ -58,8 +58,10 @@ double CountTotals::sparsity() const {
 std::vector<LayerCount> count_layers(nn::Module& model, const Shape& input_shape) {
   bool sizes_ok = input_shape.size() >= 2;
   for (const auto s : input_shape) sizes_ok = sizes_ok && s >= 1;
-  SHRINK_CHECK(sizes_ok, "count_layers: expected an input shape with a batch dimension first and sizes >= 1, "
-               "e.g. [1, 1, 28, 28], got ", shape_str(input_shape));
+  SHRINK_CHECK(sizes_ok,
+               "count_layers: expected an input shape with a batch dimension first and sizes >= 1, "
+               "e.g. [1, 1, 28, 28], got ",
+               shape_str(input_shape));
   const std::int64_t batch = input_shape[0];
 
   std::vector<LayerCount> counts;
@@ -82,21 +84,21 @@ std::vector<LayerCount> count_layers(nn::Module& model, const Shape& input_shape
   {
     CountingSession session(model);
     for (std::size_t i = 0; i < layers.size(); ++i) {
-      session.keep(layers[i]->register_forward_hook([&counts, i, batch](nn::Module& m, const Tensor& x,
-                                                                        const Tensor& y) {
-        LayerCount& c = counts[i];
-        if (c.calls++ == 0) {
-          c.input_shape = without_batch(x.shape());
-          c.output_shape = without_batch(y.shape());
-        }
-        if (!c.has_macs) return;
-        // Each weight element is used once per output position (output elements / output
-        // channels; the output channels are the weight's first dimension for Conv2d and Linear).
-        const Tensor w = m.param_value("weight");
-        const std::int64_t positions = y.numel() / w.size(0);
-        c.macs += positions * w.numel() / batch;
-        c.effective_macs += positions * count_nonzero(w) / batch;
-      }));
+      session.keep(
+          layers[i]->register_forward_hook([&counts, i, batch](nn::Module& m, const Tensor& x, const Tensor& y) {
+            LayerCount& c = counts[i];
+            if (c.calls++ == 0) {
+              c.input_shape = without_batch(x.shape());
+              c.output_shape = without_batch(y.shape());
+            }
+            if (!c.has_macs) return;
+            // Each weight element is used once per output position (output elements / output
+            // channels; the output channels are the weight's first dimension for Conv2d and Linear).
+            const Tensor w = m.param_value("weight");
+            const std::int64_t positions = y.numel() / w.size(0);
+            c.macs += positions * w.numel() / batch;
+            c.effective_macs += positions * count_nonzero(w) / batch;
+          }));
     }
     model.eval();
     try {

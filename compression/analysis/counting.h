@@ -24,14 +24,14 @@ namespace shrink::compression {
 
 /// The counts of one Conv2d, Linear or BatchNorm (1d/2d) module.
 struct LayerCount {
-  std::string name;          ///< dotted name in the model ("features.0")
-  std::string type;          ///< the module's type name ("Conv2d", "Linear", "BatchNorm2d")
-  Shape weight_shape;        ///< the raw weight's shape; empty for a BatchNorm without affine
-  Shape input_shape;         ///< the input of its first call, without the batch dimension
-  Shape output_shape;        ///< the output of its first call, without the batch dimension
-  bool has_macs = false;     ///< Conv2d or Linear (true); BatchNorm (false: parameters only)
-  std::int64_t calls = 0;    ///< how often the forward called it (0: not used by forward)
-  std::int64_t params = 0;   ///< elements of weight + bias
+  std::string name;         ///< dotted name in the model ("features.0")
+  std::string type;         ///< the module's type name ("Conv2d", "Linear", "BatchNorm2d")
+  Shape weight_shape;       ///< the raw weight's shape; empty for a BatchNorm without affine
+  Shape input_shape;        ///< the input of its first call, without the batch dimension
+  Shape output_shape;       ///< the output of its first call, without the batch dimension
+  bool has_macs = false;    ///< Conv2d or Linear (true); BatchNorm (false: parameters only)
+  std::int64_t calls = 0;   ///< how often the forward called it (0: not used by forward)
+  std::int64_t params = 0;  ///< elements of weight + bias
   /// The parameters left: nonzero elements of the effective weight, plus the bias elements
   /// except those a parametrization (a pruner's bias_mask) zeroes; an unmasked bias of 0
   /// (BatchNorm's default) is an ordinary value, not a pruned one.

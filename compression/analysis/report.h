@@ -4,10 +4,9 @@
 /// JSON. Both are deterministic (same counts, same bytes). Every MACs figure is per sample;
 /// FLOPs = 2 × MACs, and the reports say so.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "compression/analysis/counting.h"
 

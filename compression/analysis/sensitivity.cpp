@@ -100,9 +100,9 @@ void check_layers(const nn::Module& model, const std::vector<std::string>& layer
                  "' twice");
     if (model.find_module(layer) != nullptr && !layer.empty()) continue;
     const auto close = detail::close_names(layer, names);
-    throw ValueError("analyze_sensitivity: unknown layer '" + layer + "' (" +
-                     (close.empty() ? "modules: " + detail::join_names(names) : "did you mean: " + detail::join_names(close)) +
-                     ")");
+    throw ValueError(
+        "analyze_sensitivity: unknown layer '" + layer + "' (" +
+        (close.empty() ? "modules: " + detail::join_names(names) : "did you mean: " + detail::join_names(close)) + ")");
   }
 }
 
@@ -121,8 +121,8 @@ void check_ratios(const std::vector<double>& ratios) {
 void check_baseline(double base) {
   SHRINK_CHECK(std::isfinite(base) && base > 0.0,
                "analyze_sensitivity: expected a positive, finite metric for the unpruned model (the loss "
-               "(base - metric) / base is relative to it), got ", base,
-               ". Hint: eval must return a score where higher is better, such as accuracy");
+               "(base - metric) / base is relative to it), got ",
+               base, ". Hint: eval must return a score where higher is better, such as accuracy");
 }
 
 }  // namespace
@@ -140,8 +140,9 @@ Sensitivities analyze_sensitivity(nn::Module& model, const std::vector<std::stri
   if (cached) {
     // Fail before the first (possibly long) evaluation rather than at the first write.
     const auto dir = std::filesystem::path(opts.cache_path).parent_path();
-    SHRINK_CHECK_T(IOError, dir.empty() || std::filesystem::is_directory(dir), "analyze_sensitivity: cannot write the cache '",
-                   opts.cache_path, "': no directory '", dir.string(), "'");
+    SHRINK_CHECK_T(IOError, dir.empty() || std::filesystem::is_directory(dir),
+                   "analyze_sensitivity: cannot write the cache '", opts.cache_path, "': no directory '", dir.string(),
+                   "'");
   }
   detail::SensitivityCache cache = detail::empty_cache(detail::fingerprint(model), layers, ratios);
   std::error_code absent;  // any failure to stat the path surfaces when reading or writing it
@@ -152,10 +153,13 @@ Sensitivities analyze_sensitivity(nn::Module& model, const std::vector<std::stri
 
   if (!cache.baseline) {
     double base = 0;
-    try {
-      base = eval(model);
-    } catch (...) {
-      detail::rethrow_with_context("analyze_sensitivity: eval of the unpruned model failed: ");
+    {
+      Snapshot snapshot(model);  // an eval that touches state (BatchNorm in train mode) leaves none
+      try {
+        base = eval(model);
+      } catch (...) {
+        detail::rethrow_with_context("analyze_sensitivity: eval of the unpruned model failed: ");
+      }
     }
     check_baseline(base);
     cache.baseline = base;

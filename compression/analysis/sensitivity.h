@@ -85,8 +85,8 @@ double max_ratio_within_loss(const std::vector<double>& ratios, const std::vecto
 /// is unreachable (the message gives the most that pruning every layer at its largest measured
 /// ratio removes).
 std::map<std::string, double> ratios_for_macs_target(const Sensitivities& sens,
-                                                      const std::map<std::string, std::int64_t>& layer_macs,
-                                                      std::int64_t total_macs, double target_reduction);
+                                                     const std::map<std::string, std::int64_t>& layer_macs,
+                                                     std::int64_t total_macs, double target_reduction);
 
 /// Channel alignment (optional, after a solver): each layer of `ratios` with C = channels[layer]
 /// output channels keeps C − floor(r·C) channels rounded up to a multiple of `align` (at most C),
@@ -102,8 +102,8 @@ std::map<std::string, double> align_ratios(const std::map<std::string, double>& 
 /// at r; non-decreasing in r) is within `tolerance` of `target_reduction`. ValueError when the
 /// target is outside (0, 1) or unreachable (reduction_at(0.999) is still short of it by more
 /// than the tolerance).
-double uniform_ratio_for_macs_target(const std::function<double(double ratio)>& reduction_at,
-                                     double target_reduction, double tolerance = 0.01);
+double uniform_ratio_for_macs_target(const std::function<double(double ratio)>& reduction_at, double target_reduction,
+                                     double tolerance = 0.01);
 
 /// The same with the simple MACs model of ratios_for_macs_target(): pruning the layers of
 /// `layer_macs` at r removes r × (their MACs) of `total_macs`.

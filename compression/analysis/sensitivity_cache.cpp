@@ -4,9 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "compression/analysis/error_context.h"
 #include "io/atomic_write.h"
@@ -57,8 +56,8 @@ std::string model_difference(const ModelFingerprint& cached, const ModelFingerpr
       return "was made for another model ('" + name + "' has shape " + shape_str(a.at(name)) + " in the cache, " +
              shape_str(shape) + " in this model)";
   if (cached.checksum != now.checksum)
-    return "was made for other weights of this model (checksum " + cached.checksum + " in the cache, " +
-           now.checksum + " now: the model was trained, pruned or loaded differently since)";
+    return "was made for other weights of this model (checksum " + cached.checksum + " in the cache, " + now.checksum +
+           " now: the model was trained, pruned or loaded differently since)";
   return "";
 }
 
@@ -74,8 +73,8 @@ std::string layer_difference(const std::vector<std::string>& cached, const std::
 
 SensitivityCache parse_cache(const nlohmann::json& j, const std::string& path) {
   SHRINK_CHECK_T(IOError, j.is_object() && j.value("format", "") == kFormat && j.value("version", 0) == kVersion,
-                 where(path), " is not a sensitivity cache (expected \"format\": \"", kFormat, "\", \"version\": ",
-                 kVersion, ")", kHint);
+                 where(path), " is not a sensitivity cache (expected \"format\": \"", kFormat,
+                 "\", \"version\": ", kVersion, ")", kHint);
   SensitivityCache c;
   for (const auto& entry : j.at("model").at("state"))
     c.model.state.emplace_back(entry.at(0).get<std::string>(), entry.at(1).get<Shape>());
@@ -88,8 +87,7 @@ SensitivityCache parse_cache(const nlohmann::json& j, const std::string& path) {
     SHRINK_CHECK_T(IOError, list.is_array() && list.size() == c.ratios.size(), where(path), " is malformed: layer '",
                    layer, "' has ", list.size(), " metrics for ", c.ratios.size(), " ratios", kHint);
     auto& metrics = c.metrics[layer];
-    for (const auto& m : list)
-      metrics.push_back(m.is_null() ? std::nullopt : std::optional<double>(m.get<double>()));
+    for (const auto& m : list) metrics.push_back(m.is_null() ? std::nullopt : std::optional<double>(m.get<double>()));
   }
   return c;
 }
@@ -125,8 +123,8 @@ SensitivityCache load_cache(const std::string& path, const SensitivityCache& exp
   std::string text;
   {
     std::FILE* f = std::fopen(path.c_str(), "rb");
-    SHRINK_CHECK_T(IOError, f != nullptr, "analyze_sensitivity: cannot read the cache '", path, "': ",
-                   std::strerror(errno));
+    SHRINK_CHECK_T(IOError, f != nullptr, "analyze_sensitivity: cannot read the cache '", path,
+                   "': ", std::strerror(errno));
     char buf[1 << 16];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
@@ -175,12 +173,12 @@ void save_cache(const std::string& path, const SensitivityCache& c) {
   const std::string text = j.dump(2) + "\n";
   io::write_atomically(path, "analyze_sensitivity: writing the cache", [&](const std::string& tmp) {
     std::FILE* f = std::fopen(tmp.c_str(), "wx");  // "x": created exclusively, as write_atomically asks
-    SHRINK_CHECK_T(IOError, f != nullptr, "analyze_sensitivity: cannot write the cache '", path, "': ",
-                   std::strerror(errno));
+    SHRINK_CHECK_T(IOError, f != nullptr, "analyze_sensitivity: cannot write the cache '", path,
+                   "': ", std::strerror(errno));
     const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
     const bool closed = std::fclose(f) == 0;
-    SHRINK_CHECK_T(IOError, written && closed, "analyze_sensitivity: cannot write the cache '", path, "': ",
-                   std::strerror(errno));
+    SHRINK_CHECK_T(IOError, written && closed, "analyze_sensitivity: cannot write the cache '", path,
+                   "': ", std::strerror(errno));
   });
 }
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "compression/analysis/sensitivity.h"
 #include "compression/analysis/error_context.h"
+#include "compression/analysis/sensitivity.h"
 
 namespace shrink::compression {
 namespace {
@@ -43,8 +43,8 @@ double max_ratio_within_loss(const std::vector<double>& ratios, const std::vecto
 }
 
 std::map<std::string, double> ratios_for_macs_target(const Sensitivities& sens,
-                                                      const std::map<std::string, std::int64_t>& layer_macs,
-                                                      std::int64_t total_macs, double target_reduction) {
+                                                     const std::map<std::string, std::int64_t>& layer_macs,
+                                                     std::int64_t total_macs, double target_reduction) {
   constexpr const char* where = "ratios_for_macs_target";
   check_target(where, target_reduction);
   check_total(where, total_macs);
@@ -52,8 +52,8 @@ std::map<std::string, double> ratios_for_macs_target(const Sensitivities& sens,
   double lo = 0.0, hi = 0.0;  // the loss thresholds to search between
   double layers_share = 0.0;
   for (const auto& [layer, losses] : sens.losses) {
-    SHRINK_CHECK(losses.size() == sens.ratios.size(), where, ": expected ", sens.ratios.size(),
-                 " losses for layer '", layer, "' (one per ratio), got ", losses.size());
+    SHRINK_CHECK(losses.size() == sens.ratios.size(), where, ": expected ", sens.ratios.size(), " losses for layer '",
+                 layer, "' (one per ratio), got ", losses.size());
     const auto it = layer_macs.find(layer);
     SHRINK_CHECK(it != layer_macs.end(), where, ": no MACs for layer '", layer,
                  "' in layer_macs. Hint: macs_by_layer(count_layers(model, input_shape)) gives every layer's");
@@ -77,11 +77,11 @@ std::map<std::string, double> ratios_for_macs_target(const Sensitivities& sens,
 
   double reduction = 0.0;
   std::map<std::string, double> best = solve(hi, reduction);
-  SHRINK_CHECK(reduction >= target_reduction - kSolverTolerance, where, ": the target MACs reduction ",
-               percent(target_reduction), " is unreachable: pruning every analysed layer at its largest measured ratio (",
-               detail::ratio_str(sens.ratios.back()), ") removes at most ", percent(reduction),
-               " of the MACs (the analysed layers hold ", percent(layers_share),
-               "). Hint: analyse more layers or ask for less");
+  SHRINK_CHECK(
+      reduction >= target_reduction - kSolverTolerance, where, ": the target MACs reduction ",
+      percent(target_reduction), " is unreachable: pruning every analysed layer at its largest measured ratio (",
+      detail::ratio_str(sens.ratios.back()), ") removes at most ", percent(reduction),
+      " of the MACs (the analysed layers hold ", percent(layers_share), "). Hint: analyse more layers or ask for less");
   if (std::abs(reduction - target_reduction) <= kSolverTolerance) return best;
   lo -= 1.0;  // strictly below every loss: solve(lo) removes nothing
   for (int step = 0; step < kMaxHalvings; ++step) {
@@ -108,16 +108,16 @@ std::map<std::string, double> align_ratios(const std::map<std::string, double>& 
                  layer, "', got ", it == channels.end() ? std::string("none") : std::to_string(it->second));
     const std::int64_t c = it->second;
     // floor with the pruners' slack (0.7 · 10 must give 7, not 6).
-    const auto pruned = std::clamp<std::int64_t>(
-        static_cast<std::int64_t>(std::floor(ratio * static_cast<double>(c) + 1e-9)), 0, c);
+    const auto pruned =
+        std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(ratio * static_cast<double>(c) + 1e-9)), 0, c);
     const std::int64_t kept = std::min(c, (c - pruned + align - 1) / align * align);
     out[layer] = static_cast<double>(c - kept) / static_cast<double>(c);
   }
   return out;
 }
 
-double uniform_ratio_for_macs_target(const std::function<double(double ratio)>& reduction_at,
-                                     double target_reduction, double tolerance) {
+double uniform_ratio_for_macs_target(const std::function<double(double ratio)>& reduction_at, double target_reduction,
+                                     double tolerance) {
   constexpr const char* where = "uniform_ratio_for_macs_target";
   check_target(where, target_reduction);
   SHRINK_CHECK(tolerance > 0.0 && tolerance < 1.0, where, ": expected a tolerance in (0, 1), got ", tolerance);

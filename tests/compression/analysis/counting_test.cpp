@@ -149,8 +149,11 @@ TEST(CountLayers, CountsInEvalModeSoBatchNormStatisticsStayUntouched) {
 TEST(CountLayers, AnInputTheModelRejectsIsTheModelsErrorPrefixed) {
   auto net = testing::make_counted_net();
   net->train();
-  expect_message<ShapeError>([&] { count_layers(*net, {1, 1, 6, 6}); },
-                             "count_layers: Linear: expected input with last dim 16 (in_features), got shape [1, 36]");
+  expect_message<ShapeError>(
+      [&] {
+        count_layers(*net, {1, 1, 6, 6});
+      },
+      "count_layers: Linear: expected input with last dim 16 (in_features), got shape [1, 36]");
   EXPECT_TRUE(net->is_training());
   EXPECT_EQ(count_layers(*net, {1, 1, 4, 4})[0].calls, 1);  // no hook left behind by the failure
 }
@@ -160,9 +163,12 @@ TEST(CountLayers, AShapeWithoutBatchDimensionIsAValueError) {
   expect_message<ValueError>([&] { count_layers(fc, {784}); },
                              "count_layers: expected an input shape with a batch dimension first and sizes >= 1, "
                              "e.g. [1, 1, 28, 28], got [784]");
-  expect_message<ValueError>([&] { count_layers(fc, {0, 784}); },
-                             "count_layers: expected an input shape with a batch dimension first and sizes >= 1, "
-                             "e.g. [1, 1, 28, 28], got [0, 784]");
+  expect_message<ValueError>(
+      [&] {
+        count_layers(fc, {0, 784});
+      },
+      "count_layers: expected an input shape with a batch dimension first and sizes >= 1, "
+      "e.g. [1, 1, 28, 28], got [0, 784]");
 }
 
 TEST(CountLayers, VggSmallMatchesThePyTorchReferenceCount) {

@@ -71,7 +71,9 @@ TEST(RatiosForMacsTarget, ASmallTargetPrunesOnlyTheLeastSensitiveLayers) {
 TEST(RatiosForMacsTarget, AnUnreachableTargetSaysTheMostThatCanBeRemoved) {
   // The layers hold 600 of 1000 MACs; at their last ratio 0.8 they remove 480.
   expect_message<ValueError>(
-      [] { ratios_for_macs_target(three_layers(), {{"a", 200}, {"b", 200}, {"c", 200}}, 1000, 0.95); },
+      [] {
+        ratios_for_macs_target(three_layers(), {{"a", 200}, {"b", 200}, {"c", 200}}, 1000, 0.95);
+      },
       "ratios_for_macs_target: the target MACs reduction 95.00% is unreachable: pruning every analysed layer at its "
       "largest measured ratio (0.8) removes at most 48.00% of the MACs (the analysed layers hold 60.00%). Hint: "
       "analyse more layers or ask for less");
@@ -79,19 +81,27 @@ TEST(RatiosForMacsTarget, AnUnreachableTargetSaysTheMostThatCanBeRemoved) {
 
 TEST(RatiosForMacsTarget, RejectsMissingMacsAndBadArguments) {
   expect_message<ValueError>(
-      [] { ratios_for_macs_target(three_layers(), {{"a", 200}, {"b", 200}}, 1000, 0.2); },
+      [] {
+        ratios_for_macs_target(three_layers(), {{"a", 200}, {"b", 200}}, 1000, 0.2);
+      },
       "ratios_for_macs_target: no MACs for layer 'c' in layer_macs. Hint: macs_by_layer(count_layers(model, "
       "input_shape)) gives every layer's");
   expect_message<ValueError>(
-      [] { ratios_for_macs_target(three_layers(), {{"a", 1}, {"b", 1}, {"c", 1}}, 3, 1.0); },
+      [] {
+        ratios_for_macs_target(three_layers(), {{"a", 1}, {"b", 1}, {"c", 1}}, 3, 1.0);
+      },
       "ratios_for_macs_target: expected a target MACs reduction in (0, 1), got 1");
   expect_message<ValueError>(
-      [] { ratios_for_macs_target(three_layers(), {{"a", 1}, {"b", 1}, {"c", 1}}, 0, 0.5); },
+      [] {
+        ratios_for_macs_target(three_layers(), {{"a", 1}, {"b", 1}, {"c", 1}}, 0, 0.5);
+      },
       "ratios_for_macs_target: expected positive total_macs, got 0");
   Sensitivities short_curve = three_layers();
   short_curve.losses["b"].pop_back();
   expect_message<ValueError>(
-      [&] { ratios_for_macs_target(short_curve, {{"a", 1}, {"b", 1}, {"c", 1}}, 3, 0.5); },
+      [&] {
+        ratios_for_macs_target(short_curve, {{"a", 1}, {"b", 1}, {"c", 1}}, 3, 0.5);
+      },
       "ratios_for_macs_target: expected 4 losses for layer 'b' (one per ratio), got 3");
   expect_message<ValueError>([] { ratios_for_macs_target(Sensitivities{}, {}, 10, 0.5); },
                              "ratios_for_macs_target: expected sensitivities of at least one layer, got none");
@@ -100,32 +110,50 @@ TEST(RatiosForMacsTarget, RejectsMissingMacsAndBadArguments) {
 TEST(AlignRatios, KeepsAMultipleOfTheAlignmentRoundingTheKeptChannelsUp) {
   // a: 64 channels at 0.4 prunes 25, keeps 39 -> 40, so prunes 24. b: 10 at 0.7 prunes 7, keeps
   // 3 -> 8. c: 6 channels keep 6 (a multiple above 6 is capped at 6). d: 32 at 0.5 stays.
-  const auto aligned = align_ratios({{"a", 0.4}, {"b", 0.7}, {"c", 0.2}, {"d", 0.5}},
-                                    {{"a", 64}, {"b", 10}, {"c", 6}, {"d", 32}}, 8);
+  const auto aligned =
+      align_ratios({{"a", 0.4}, {"b", 0.7}, {"c", 0.2}, {"d", 0.5}}, {{"a", 64}, {"b", 10}, {"c", 6}, {"d", 32}}, 8);
   EXPECT_DOUBLE_EQ(aligned.at("a"), 24.0 / 64.0);
   EXPECT_DOUBLE_EQ(aligned.at("b"), 2.0 / 10.0);
   EXPECT_DOUBLE_EQ(aligned.at("c"), 0.0);
   EXPECT_DOUBLE_EQ(aligned.at("d"), 0.5);
   EXPECT_EQ(align_ratios({{"a", 0.4}}, {{"a", 64}}, 1).at("a"), 25.0 / 64.0);
-  expect_message<ValueError>([] { align_ratios({{"a", 0.4}}, {{"a", 64}}, 0); },
-                             "align_ratios: expected align >= 1, got 0");
-  expect_message<ValueError>([] { align_ratios({{"a", 0.4}}, {{"b", 64}}, 8); },
-                             "align_ratios: expected a positive channel count for layer 'a', got none");
+  expect_message<ValueError>(
+      [] {
+        align_ratios({{"a", 0.4}}, {{"a", 64}}, 0);
+      },
+      "align_ratios: expected align >= 1, got 0");
+  expect_message<ValueError>(
+      [] {
+        align_ratios({{"a", 0.4}}, {{"b", 64}}, 8);
+      },
+      "align_ratios: expected a positive channel count for layer 'a', got none");
 }
 
 TEST(UniformRatioForMacsTarget, FindsOneRatioWithinAHundredthOfTheTarget) {
   const double r = uniform_ratio_for_macs_target({{"a", 300}, {"b", 300}}, 1000, 0.3);
   EXPECT_NEAR(r * 0.6, 0.3, 0.01);
-  expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}, {"b", 300}}, 1000, 0.95); },
-                             "uniform_ratio_for_macs_target: the target MACs reduction 95.00% is unreachable: the "
-                             "selected layers hold 60.00% of the MACs, and one ratio < 1 for all of them removes "
-                             "less than that");
-  expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}}, 1000, 0.2, 0.0); },
-                             "uniform_ratio_for_macs_target: expected a tolerance in (0, 1), got 0");
-  expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}}, 0, 0.2); },
-                             "uniform_ratio_for_macs_target: expected positive total_macs, got 0");
-  expect_message<ValueError>([] { uniform_ratio_for_macs_target({{"a", 300}}, 1000, 0.0); },
-                             "uniform_ratio_for_macs_target: expected a target MACs reduction in (0, 1), got 0");
+  expect_message<ValueError>(
+      [] {
+        uniform_ratio_for_macs_target({{"a", 300}, {"b", 300}}, 1000, 0.95);
+      },
+      "uniform_ratio_for_macs_target: the target MACs reduction 95.00% is unreachable: the "
+      "selected layers hold 60.00% of the MACs, and one ratio < 1 for all of them removes "
+      "less than that");
+  expect_message<ValueError>(
+      [] {
+        uniform_ratio_for_macs_target({{"a", 300}}, 1000, 0.2, 0.0);
+      },
+      "uniform_ratio_for_macs_target: expected a tolerance in (0, 1), got 0");
+  expect_message<ValueError>(
+      [] {
+        uniform_ratio_for_macs_target({{"a", 300}}, 0, 0.2);
+      },
+      "uniform_ratio_for_macs_target: expected positive total_macs, got 0");
+  expect_message<ValueError>(
+      [] {
+        uniform_ratio_for_macs_target({{"a", 300}}, 1000, 0.0);
+      },
+      "uniform_ratio_for_macs_target: expected a target MACs reduction in (0, 1), got 0");
 }
 
 /// Zeroes the smallest-magnitude round(ratio × numel) weights of every Conv2d and Linear.

@@ -49,8 +49,8 @@ std::string read_text(const std::string& path) {
 
 TEST(AnalyzeSensitivity, LossesAreRelativeToTheBaselineMetric) {
   auto net = tiny_net();
-  const Sensitivities s = analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, testing::prune_filters,
-                                              {.ratios = {0.75, 0.25, 0.5}});
+  const Sensitivities s =
+      analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, testing::prune_filters, {.ratios = {0.75, 0.25, 0.5}});
   EXPECT_DOUBLE_EQ(s.baseline, 1.0);
   EXPECT_EQ(s.ratios, kRatios);  // measured in increasing order
   ASSERT_EQ(s.losses.at("conv").size(), 3u);
@@ -65,13 +65,12 @@ TEST(AnalyzeSensitivity, RestoresEveryWeightBitIdentically) {
   auto net = tiny_net();
   const io::StateDict before = net->clone()->state_dict();
   std::vector<double> seen;
-  analyze_sensitivity(
-      *net, {"conv", "fc"},
-      [&](nn::Module& m) {
-        seen.push_back(kept_macs(m));
-        return seen.back();
-      },
-      testing::prune_filters, {.ratios = kRatios});
+  analyze_sensitivity(*net, {"conv", "fc"},
+                      [&](nn::Module& m) {
+                        seen.push_back(kept_macs(m));
+                        return seen.back();
+                      },
+                      testing::prune_filters, {.ratios = kRatios});
   EXPECT_LT(seen.back(), 1.0);  // the model was pruned while evaluated
   for (const auto& [name, t] : net->state_dict()) EXPECT_TRUE(testing::tensors_identical(t, before.at(name))) << name;
   EXPECT_DOUBLE_EQ(kept_macs(*net), 1.0);
@@ -88,8 +87,7 @@ TEST(AnalyzeSensitivity, WorksWithAPrunerThatAttachesMasksAndBakesThemIn) {
   };
   auto net = tiny_net();
   const io::StateDict before = net->clone()->state_dict();
-  const Sensitivities with_pruner =
-      analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, l1_prune, {.ratios = kRatios});
+  const Sensitivities with_pruner = analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, l1_prune, {.ratios = kRatios});
   for (const auto& [name, t] : net->state_dict()) EXPECT_TRUE(testing::tensors_identical(t, before.at(name))) << name;
   // Same filters as the hand-written L1 pruning (floor and round agree on 1, 2 and 3 of 4).
   const Sensitivities by_hand =
@@ -109,7 +107,9 @@ TEST(AnalyzeSensitivity, ResumesAnInterruptedRunFromTheCacheEvaluatingOnlyTheMis
   };
   // Calls: the baseline, conv at 0.25, 0.5, 0.75, then fc at 0.25 fails.
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv", "fc"}, failing_at_5, testing::prune_filters, {kRatios, cache}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv", "fc"}, failing_at_5, testing::prune_filters, {kRatios, cache});
+      },
       "analyze_sensitivity: eval failed for layer 'fc' at ratio 0.25: out of memory");
   for (const auto& [name, t] : net->state_dict()) EXPECT_TRUE(testing::tensors_identical(t, before.at(name))) << name;
 
@@ -118,13 +118,13 @@ TEST(AnalyzeSensitivity, ResumesAnInterruptedRunFromTheCacheEvaluatingOnlyTheMis
     ++resumed_calls;
     return kept_macs(m);
   };
-  const Sensitivities resumed = analyze_sensitivity(*net, {"fc", "conv"}, counting, testing::prune_filters,
-                                                    {kRatios, cache});
+  const Sensitivities resumed =
+      analyze_sensitivity(*net, {"fc", "conv"}, counting, testing::prune_filters, {kRatios, cache});
   EXPECT_EQ(resumed_calls, 3);  // fc at 0.25, 0.5, 0.75; neither the baseline nor conv again
 
   auto fresh = tiny_net();
-  const Sensitivities full = analyze_sensitivity(*fresh, {"conv", "fc"}, kept_macs, testing::prune_filters,
-                                                 {.ratios = kRatios});
+  const Sensitivities full =
+      analyze_sensitivity(*fresh, {"conv", "fc"}, kept_macs, testing::prune_filters, {.ratios = kRatios});
   EXPECT_EQ(resumed.losses, full.losses);
   EXPECT_EQ(resumed.baseline, full.baseline);
 
@@ -143,23 +143,30 @@ TEST(AnalyzeSensitivity, ACacheOfAnotherAnalysisIsRejectedNamingTheDifference) {
   const std::string hint = ". Delete it to start a new analysis, or pass another cache_path";
 
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, testing::prune_filters, {kRatios, cache}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv", "fc"}, kept_macs, testing::prune_filters, {kRatios, cache});
+      },
       ("analyze_sensitivity: the cache '" + cache +
        "' was made for other layers (only in the cache: none; only in this run: fc)" + hint)
           .c_str());
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {{0.5}, cache}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {{0.5}, cache});
+      },
       ("analyze_sensitivity: the cache '" + cache +
        "' was made for other ratios ([0.25, 0.5, 0.75] in the cache, [0.5] in this run)" + hint)
           .c_str());
 
-  auto other = std::make_shared<nn::Sequential>(std::initializer_list<nn::SequentialItem>{
-      std::make_shared<nn::Conv2d>(1, 4, 3)});
+  auto other = std::make_shared<nn::Sequential>(
+      std::initializer_list<nn::SequentialItem>{std::make_shared<nn::Conv2d>(1, 4, 3)});
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*other, {"0"}, kept_macs, testing::prune_filters, {kRatios, cache}); },
+      [&] {
+        analyze_sensitivity(*other, {"0"}, kept_macs, testing::prune_filters, {kRatios, cache});
+      },
       ("analyze_sensitivity: the cache '" + cache +
        "' was made for another model (state only in the cache: conv.bias, conv.weight, fc.bias, fc.weight; "
-       "only in this model: 0.bias, 0.weight)" + hint)
+       "only in this model: 0.bias, 0.weight)" +
+       hint)
           .c_str());
 
   const std::string old_checksum = detail::fingerprint(*net).checksum;
@@ -168,7 +175,9 @@ TEST(AnalyzeSensitivity, ACacheOfAnotherAnalysisIsRejectedNamingTheDifference) {
     net->fc->bias().add_(1.0f);
   }
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, cache}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, cache});
+      },
       ("analyze_sensitivity: the cache '" + cache + "' was made for other weights of this model (checksum " +
        old_checksum + " in the cache, " + detail::fingerprint(*net).checksum +
        " now: the model was trained, pruned or loaded differently since)" + hint)
@@ -186,7 +195,9 @@ TEST(AnalyzeSensitivity, AMalformedCacheIsAnIOError) {
     parse_error = e.what();
   }
   expect_message<IOError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, broken}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, broken});
+      },
       ("analyze_sensitivity: the cache '" + broken + "' is malformed (" + parse_error +
        "). Delete it to start a new analysis, or pass another cache_path")
           .c_str());
@@ -197,14 +208,18 @@ TEST(AnalyzeSensitivity, AMalformedCacheIsAnIOError) {
   j["metrics"]["conv"].erase(2);
   dir.write_bytes("edited.json", j.dump());
   expect_message<IOError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, edited}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, edited});
+      },
       ("analyze_sensitivity: the cache '" + edited +
        "' is malformed: layer 'conv' has 2 metrics for 3 ratios. Delete it to start a new analysis, or pass another "
        "cache_path")
           .c_str());
   const std::string foreign = dir.write_bytes("foreign.json", "{\"layers\": []}");
   expect_message<IOError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, foreign}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {kRatios, foreign});
+      },
       ("analyze_sensitivity: the cache '" + foreign +
        "' is not a sensitivity cache (expected \"format\": \"shrink.sensitivity\", \"version\": 1). Delete it to "
        "start a new analysis, or pass another cache_path")
@@ -221,18 +236,24 @@ TEST(AnalyzeSensitivity, ACachePathThatCannotBeReadOrWrittenIsAnIOErrorBeforeAny
   };
   const std::string nowhere = dir.file("missing/sens.json");
   expect_message<IOError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, nowhere}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, nowhere});
+      },
       ("analyze_sensitivity: cannot write the cache '" + nowhere + "': no directory '" + dir.file("missing") + "'")
           .c_str());
   std::filesystem::create_directory(dir.file("a_directory"));
   expect_message<IOError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, dir.file("a_directory")}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, dir.file("a_directory")});
+      },
       ("analyze_sensitivity: cannot read the cache '" + dir.file("a_directory") + "': Is a directory").c_str());
   EXPECT_EQ(calls, 0);
   // A name of 250 characters is fine, its temporary "<name>.tmp-<pid>-<hex>" is not.
   const std::string long_name = dir.file(std::string(245, 'x') + ".json");
   expect_message<IOError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, long_name}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, long_name});
+      },
       ("analyze_sensitivity: cannot write the cache '" + long_name + "': File name too long").c_str());
 }
 
@@ -240,25 +261,31 @@ TEST(AnalyzeSensitivity, UnknownLayersListCloseNames) {
   auto net = tiny_net();
   expect_message<ValueError>([&] { analyze_sensitivity(*net, {"cnv"}, kept_macs, testing::prune_filters); },
                              "analyze_sensitivity: unknown layer 'cnv' (did you mean: conv)");
-  expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"features.0"}, kept_macs, testing::prune_filters); },
-      "analyze_sensitivity: unknown layer 'features.0' (modules: conv, fc)");
+  expect_message<ValueError>([&] { analyze_sensitivity(*net, {"features.0"}, kept_macs, testing::prune_filters); },
+                             "analyze_sensitivity: unknown layer 'features.0' (modules: conv, fc)");
   expect_message<ValueError>([&] { analyze_sensitivity(*net, {}, kept_macs, testing::prune_filters); },
                              "analyze_sensitivity: expected at least one layer name, got none");
-  expect_message<ValueError>([&] { analyze_sensitivity(*net, {"fc", "fc"}, kept_macs, testing::prune_filters); },
-                             "analyze_sensitivity: expected distinct layer names, got 'fc' twice");
+  expect_message<ValueError>(
+      [&] {
+        analyze_sensitivity(*net, {"fc", "fc"}, kept_macs, testing::prune_filters);
+      },
+      "analyze_sensitivity: expected distinct layer names, got 'fc' twice");
 }
 
 TEST(AnalyzeSensitivity, RatiosMustLieInTheOpenUnitIntervalAndDiffer) {
   auto net = tiny_net();
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {.ratios = {0.5, 0.9, 1.0}}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {.ratios = {0.5, 0.9, 1.0}});
+      },
       "analyze_sensitivity: expected every ratio in (0, 1), got 1 at index 2");
   expect_message<ValueError>(
       [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {.ratios = {0.0}}); },
       "analyze_sensitivity: expected every ratio in (0, 1), got 0 at index 0");
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {.ratios = {0.3, 0.1, 0.3}}); },
+      [&] {
+        analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {.ratios = {0.3, 0.1, 0.3}});
+      },
       "analyze_sensitivity: expected distinct ratios, got 0.3 twice");
   expect_message<ValueError>(
       [&] { analyze_sensitivity(*net, {"conv"}, kept_macs, testing::prune_filters, {.ratios = {}}); },
@@ -272,7 +299,10 @@ TEST(AnalyzeSensitivity, ABaselineThatIsNotPositiveAndFiniteIsAValueError) {
       "base is relative to it), got ";
   const std::string hint = ". Hint: eval must return a score where higher is better, such as accuracy";
   expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"conv"}, [](nn::Module&) { return 0.0; }, testing::prune_filters); },
+      [&] {
+        analyze_sensitivity(
+            *net, {"conv"}, [](nn::Module&) { return 0.0; }, testing::prune_filters);
+      },
       (message + "0" + hint).c_str());
   expect_message<ValueError>(
       [&] {
@@ -297,8 +327,8 @@ TEST(AnalyzeSensitivity, CallbackFailuresNameTheLayerAndRatioAndKeepTheirType) {
   for (const auto& [name, t] : net->state_dict()) EXPECT_TRUE(testing::tensors_identical(t, before.at(name))) << name;
   expect_message<Error>(
       [&] {
-        analyze_sensitivity(*net, {"fc"}, [](nn::Module&) -> double { throw std::runtime_error("no data"); },
-                            testing::prune_filters);
+        analyze_sensitivity(
+            *net, {"fc"}, [](nn::Module&) -> double { throw std::runtime_error("no data"); }, testing::prune_filters);
       },
       "analyze_sensitivity: eval of the unpruned model failed: no data");
   int calls = 0;
@@ -308,9 +338,8 @@ TEST(AnalyzeSensitivity, CallbackFailuresNameTheLayerAndRatioAndKeepTheirType) {
             *net, {"fc"}, [&](nn::Module&) { return ++calls == 1 ? 1.0 : std::nan(""); }, testing::prune_filters);
       },
       "analyze_sensitivity: expected a finite metric for layer 'fc' at ratio 0.1, got nan");
-  expect_message<ValueError>(
-      [&] { analyze_sensitivity(*net, {"fc"}, EvalFn(), testing::prune_filters); },
-      "analyze_sensitivity: expected an eval and a prune function, got an empty eval function");
+  expect_message<ValueError>([&] { analyze_sensitivity(*net, {"fc"}, EvalFn(), testing::prune_filters); },
+                             "analyze_sensitivity: expected an eval and a prune function, got an empty eval function");
 }
 
 TEST(AnalyzeSensitivity, APruneFunctionThatChangesTheStructureIsAStateError) {

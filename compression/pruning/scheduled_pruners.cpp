@@ -6,6 +6,8 @@
 
 #include "autograd/error.h"
 #include "autograd/grad_mode.h"
+#include "compression/pruning/admm_pruner.h"
+#include "compression/pruning/movement_pruner.h"
 #include "compression/pruning/pruning_checkpoint.h"
 
 namespace shrink::compression {
@@ -27,6 +29,10 @@ bool schedule_key(const std::string& key) {
 ScheduledPruner::ScheduledPruner(std::string name, std::shared_ptr<Pruner> inner, ScheduleOptions options)
     : name_(std::move(name)), inner_(std::move(inner)), options_(options) {
   SHRINK_CHECK(inner_ != nullptr, name_, ": expected a pruner to schedule, got null");
+  // These two set their own targets (Movement's step schedule, ADMM's iterations): a schedule would fight them.
+  const bool own_schedule = dynamic_cast<MovementPruner*>(inner_.get()) || dynamic_cast<ADMMPruner*>(inner_.get());
+  SHRINK_CHECK(!own_schedule, name_, ": expected a one-shot pruner to schedule, got a ", inner_->name(),
+               " (Hint: it has its own schedule; use it alone)");
   SHRINK_CHECK(options_.total_iteration >= 1, name_, ": expected total_iteration >= 1, got ", options_.total_iteration);
   SHRINK_CHECK(options_.frequency >= 1, name_, ": expected frequency >= 1 (epochs or steps between iterations), got ",
                options_.frequency);

@@ -118,7 +118,8 @@ class ScheduledPruner {
   virtual void load_state_dict(const io::StateDict& state);
 
  protected:
-  /// Throws ValueError when `inner` is null or the options make no sense.
+  /// Throws ValueError when `inner` is null, is a MovementPruner or ADMMPruner (they schedule
+  /// themselves), or the options make no sense.
   ScheduledPruner(std::string name, std::shared_ptr<Pruner> inner, ScheduleOptions options);
 
   /// After the inner pruner is compressed (LotteryTicket saves θ₀ here).

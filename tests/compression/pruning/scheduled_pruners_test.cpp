@@ -10,6 +10,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "compression/pruning/movement_pruner.h"
 #include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/weight_pruners.h"
 #include "nn/layers.h"
@@ -255,6 +256,12 @@ TEST(ScheduledPruner, MisuseIsAClearError) {
                              "LinearPruner: expected frequency >= 1 (epochs or steps between iterations), got 0");
   expect_message<ValueError>([&] { LotteryTicketPruner(level, {.schedule = {.start = -1}}); },
                              "LotteryTicketPruner: expected start >= 0, got -1");
+  auto movement =
+      std::make_shared<MovementPruner>(net, ConfigList::parse(R"([{"op_types": ["default"], "sparsity": 0.5}])"));
+  expect_message<ValueError>(
+      [&] { AGPPruner(movement, {}); },
+      "AGPPruner: expected a one-shot pruner to schedule, got a MovementPruner (Hint: it has its "
+      "own schedule; use it alone)");
   AGPPruner agp(level, {.total_iteration = 2});
   expect_message<StateError>([&] { agp.step(); }, "AGPPruner.step: call compress() first");
   expect_message<StateError>([&] { agp.update_epoch(0); }, "AGPPruner.update_epoch: call compress() first");

@@ -87,6 +87,14 @@ std::size_t remove_stale_temporaries(const std::string& path) {
 
 void write_atomically(const std::string& path, const std::string& where,
                       const std::function<void(const std::string& tmp)>& write) {
+  // Renaming over a device (/dev/null) or a FIFO would replace it with a regular file.
+  std::error_code status_error;
+  const auto status = std::filesystem::symlink_status(path, status_error);
+  if (!status_error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
+      !std::filesystem::is_directory(status) &&
+      !std::filesystem::is_symlink(status))
+    throw IOError(where + ": '" + path + "': expected a regular file or a new path, got a special file (a device, "
+                  "FIFO or socket); Shrink writes a temporary file and renames it over the target");
   remove_stale_temporaries(path);
   const std::string tmp = temporary_path(path);
   const std::string prefix = where + ": '" + path + "': ";

@@ -28,6 +28,24 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
+TEST(WriteAtomically, RefusesToRenameOverADevice) {
+  bool wrote = false;
+  EXPECT_THROW(
+      {
+        try {
+          io::write_atomically("/dev/null", "save_state_dict", [&](const std::string&) { wrote = true; });
+        } catch (const IOError& e) {
+          EXPECT_STREQ(e.what(), "save_state_dict: '/dev/null': expected a regular file or a new path, got a special "
+                                 "file (a device, FIFO or socket); Shrink writes a temporary file and "
+                                 "renames it over the target");
+          throw;
+        }
+      },
+      IOError);
+  EXPECT_FALSE(wrote);
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+}
+
 TEST(WriteAtomically, TemporaryNamesCarryThePidAndARandomPart) {
   const std::string a = temporary_path("/a/b.h5"), b = temporary_path("/a/b.h5");
   const std::string stem = "/a/b.h5.tmp-" + std::to_string(::getpid()) + "-";

@@ -74,3 +74,9 @@
 #include "compression/pruning/slim_pruner.h"
 #include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/activation_pruners.h"
+
+// speedup: trace to a graph IR, run it, and (next) shrink pruned models.
+#include "speedup/functional_ops.h"
+#include "speedup/graph.h"
+#include "speedup/graph_module.h"
+#include "speedup/trace.h"

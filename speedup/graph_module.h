@@ -1,0 +1,51 @@
+#pragma once
+/// \file
+/// GraphModule: a module that runs a traced Graph (torch.fx's GraphModule): leaf modules by their
+/// dotted names, functional ops by replay (speedup/functional_ops.h).
+
+#include <map>
+
+#include "nn/module.h"
+#include "speedup/graph.h"
+
+namespace shrink::speedup {
+
+/// Holds the leaf modules of a graph under their dotted names (in PyTorch, a plain nn.Module):
+/// "features.0" lives in a Container "features" as child "0". Not callable on its own.
+class Container : public nn::Cloneable<Container> {
+ public:
+  Container() : Cloneable("Module") {}
+
+ protected:
+  Tensor forward(const Tensor& input) override;
+};
+
+class GraphModule : public nn::Cloneable<GraphModule> {
+ public:
+  /// Runs `graph` with the modules of `model`, which is shared, not copied: `model`'s top-level
+  /// children become this module's children, so names, parameters and state_dict keys are
+  /// `model`'s. ValueError when a Module node names a module `model` does not have.
+  GraphModule(const nn::Module& model, Graph graph);
+  /// Runs `graph` with `modules` (dotted name -> module), placed in Containers by their names.
+  /// ValueError when a Module node has no module, or a name is taken twice.
+  GraphModule(Graph graph, const std::map<std::string, nn::ModulePtr>& modules);
+
+  const Graph& graph() const { return graph_; }
+  std::string extra_repr() const override;
+
+ protected:
+  Tensor forward(const Tensor& input) override;
+
+ private:
+  /// The module of every Module node (null for the others), looked up again after any change
+  /// of the module tree (replace_module).
+  const std::vector<nn::ModulePtr>& node_modules();
+  /// ValueError unless every Module node names a module of this tree, of the recorded type.
+  void check_modules();
+
+  Graph graph_;
+  std::vector<nn::ModulePtr> node_modules_;
+  std::uint64_t modules_version_ = 0;
+};
+
+}  // namespace shrink::speedup

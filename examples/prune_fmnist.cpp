@@ -18,8 +18,8 @@
 //   prune_fmnist --model mlp --pruner level --schedule agp --schedule-options '{"total_iteration": 4}'
 //                --finetune-epochs 5 --config examples/configs/level_mlp_80.json
 //
-// The last line is a summary: dense and pruned top-1, the drop, and the sparsity of the pruned
-// layers' weights.
+// The last lines are the report totals (params left, dense and effective MACs of the masked model)
+// and a summary: dense and pruned top-1, the drop, and the sparsity of the pruned layers' weights.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -30,6 +30,7 @@
 
 #include "autograd/generator.h"
 #include "autograd/warning.h"
+#include "compression/analysis/counting.h"
 #include "compression/config_list.h"
 #include "compression/pruning/admm_pruner.h"
 #include "compression/pruning/registry.h"
@@ -291,6 +292,14 @@ int main(int argc, char** argv) {
     pruner->export_model(out, masks_out);
     const MaskSparsity s = weight_sparsity(*pruner);
     std::printf("pruned weights written to %s, masks to %s\n", out.c_str(), masks_out.c_str());
+    // The totals of the compression report (compression/analysis/report.h) on the masked model.
+    const auto totals = compression::count_totals(compression::count_layers(*model, {1, 1, 28, 28}));
+    std::printf("report: params %lld, %lld left (%.2f%% sparse); MACs per sample %lld dense, %lld effective "
+                "(%.2f%% removed; FLOPs = 2 x MACs)\n",
+                static_cast<long long>(totals.params), static_cast<long long>(totals.nonzero_params),
+                100.0 * totals.sparsity(), static_cast<long long>(totals.macs),
+                static_cast<long long>(totals.effective_macs),
+                100.0 * (1.0 - static_cast<double>(totals.effective_macs) / static_cast<double>(totals.macs)));
     const std::string method = pruner_name + (schedule_name.empty() ? "" : "+" + schedule_name);
     std::printf("summary: %s %s: dense top-1 %.2f%%, pruned top-1 %.2f%%, drop %.2f points; sparsity %.1f%% "
                 "of the weights of the %lld pruned layers (%lld of %lld)\n",

@@ -75,6 +75,11 @@
 #include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/activation_pruners.h"
 
+// compression/quantization: fake quantization, qparams, observers.
+#include "compression/quantization/fake_quant.h"
+#include "compression/quantization/observers.h"
+#include "compression/quantization/qparams.h"
+
 // speedup: trace to a graph IR, run it, and (next) shrink pruned models.
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"

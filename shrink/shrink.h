@@ -63,6 +63,7 @@
 #include "compression/config_list.h"
 #include "compression/pruning/admm_pruner.h"
 #include "compression/pruning/criteria.h"
+#include "compression/pruning/dependency_groups.h"
 #include "compression/pruning/layer_pruning.h"
 #include "compression/pruning/movement_pruner.h"
 #include "compression/pruning/pruner.h"
@@ -81,6 +82,7 @@
 #include "compression/quantization/qparams.h"
 
 // speedup: trace to a graph IR, run it, and (next) shrink pruned models.
+#include "speedup/channel_groups.h"
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 #include "speedup/graph_module.h"

@@ -81,6 +81,24 @@ std::string one_of(const json& v, const std::string& where, const std::vector<st
 }
 
 const std::vector<std::string> kQuantTypes = {"weight", "input", "output"};
+const std::vector<std::string> kQuantSchemes = {"per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
+                                                "per_channel_symmetric"};
+const std::vector<std::string> kQuantDtypes = {"int", "uint", "int_full"};
+
+/// A quantization setting given once for every quant type or as an object {type: value}
+/// (NNI's `quant_bits: {"weight": 8, "input": 8}`); `check` validates each value.
+template <typename Check>
+void per_type(const json& v, const std::string& where, Check check, const char* what) {
+  if (!v.is_object()) {
+    check(v, where);
+    return;
+  }
+  SHRINK_CHECK(!v.empty(), where, ": expected ", what, " or an object {type: value}, got {}");
+  for (const auto& [type, value] : v.items()) {
+    one_of(json(type), where, kQuantTypes);
+    check(value, where + "['" + type + "']");
+  }
+}
 
 /// Type and range checks of the setting keys Shrink knows; other keys are kept for
 /// select_layers() to report against the compressor's own list.
@@ -93,21 +111,17 @@ void check_setting(const std::string& key, const json& v, std::size_t index) {
   } else if (key == "quant_types") {
     for (const auto& t : string_list(v, where)) one_of(json(t), where, kQuantTypes);
   } else if (key == "quant_bits") {
-    if (v.is_object()) {
-      SHRINK_CHECK(!v.empty(), where, ": expected an integer or an object {type: bits}, got {}");
-      for (const auto& [type, bits] : v.items()) {
-        one_of(json(type), where, kQuantTypes);
-        int_in(bits, where + "['" + type + "']", 1, 32);
-      }
-    } else {
-      int_in(v, where, 1, 32);
-    }
+    per_type(v, where, [](const json& bits, const std::string& at) { int_in(bits, at, 1, 32); }, "an integer");
   } else if (key == "quant_start_step") {
     int_in(v, where, 0, std::numeric_limits<std::int64_t>::max());
   } else if (key == "quant_scheme") {
-    one_of(v, where, {"per_tensor_affine", "per_tensor_symmetric", "per_channel_affine", "per_channel_symmetric"});
+    per_type(v, where, [](const json& x, const std::string& at) { one_of(x, at, kQuantSchemes); }, "a scheme name");
   } else if (key == "quant_dtype") {
-    one_of(v, where, {"int", "uint"});
+    per_type(v, where, [](const json& x, const std::string& at) { one_of(x, at, kQuantDtypes); }, "a dtype name");
+  } else if (key == "observer") {
+    per_type(v, where, [](const json& x, const std::string& at) {
+      SHRINK_CHECK(x.is_string() && !x.get<std::string>().empty(), at, ": expected an observer name, got ", shown(x));
+    }, "an observer name");
   }
 }
 

@@ -19,8 +19,13 @@
 ///
 /// Settings: `sparsity` (deprecated alias of `sparsity_per_layer`; both in one dict is an error),
 /// `total_sparsity` (one budget over all the dict's layers: global allocation) with
-/// `max_sparsity_per_layer` (cap of each layer, default 0.99); quantization keys `quant_types`,
-/// `quant_bits`, `quant_start_step`, `quant_scheme`, `quant_dtype`. Which keys and module types a
+/// `max_sparsity_per_layer` (cap of each layer, default 0.99); quantization keys `quant_types`
+/// (list of "weight", "input", "output"), `quant_start_step`, and, each either one value for
+/// every quant type or an object {type: value}: `quant_bits` (1–32), `quant_scheme`
+/// (per_tensor_affine|per_tensor_symmetric|per_channel_affine|per_channel_symmetric),
+/// `quant_dtype` ("int": NNI's restricted signed grid ±(2^(b−1)−1); "uint": [0, 2^b−1];
+/// "int_full": PyTorch's qint8 grid [−2^(b−1), 2^(b−1)−1]) and `observer` (a name, see
+/// compression/quantization/). Which keys and module types a
 /// compressor accepts is its ConfigRules; select_layers() checks them.
 ///
 /// Errors are ValueErrors naming the dict index and the key: unknown key (listing the allowed

@@ -158,6 +158,25 @@ TEST(ConfigList, SyntaxErrorsNameTheDictAndKey) {
                              "config_list[0]['quant_scheme']: expected one of 'per_tensor_affine', "
                              "'per_tensor_symmetric', 'per_channel_affine', 'per_channel_symmetric', got \"affine\" "
                              "(a string)");
+  expect_message<ValueError>(
+      [] { ConfigList::parse(R"([{"op_types": ["Conv2d"], "quant_scheme": {"weight": "per_channel_symmetric", "input": 1}}])"); },
+      "config_list[0]['quant_scheme']['input']: expected one of 'per_tensor_affine', 'per_tensor_symmetric', "
+      "'per_channel_affine', 'per_channel_symmetric', got 1");
+  expect_message<ValueError>([] { ConfigList::parse(R"([{"op_types": ["Conv2d"], "quant_dtype": {"bias": "int"}}])"); },
+                             "config_list[0]['quant_dtype']: expected one of 'weight', 'input', 'output', got \"bias\" "
+                             "(a string)");
+  expect_message<ValueError>([] { ConfigList::parse(R"([{"op_types": ["Conv2d"], "observer": {}}])"); },
+                             "config_list[0]['observer']: expected an observer name or an object {type: value}, got {}");
+  expect_message<ValueError>([] { ConfigList::parse(R"([{"op_types": ["Conv2d"], "observer": ""}])"); },
+                             "config_list[0]['observer']: expected an observer name, got \"\" (a string)");
+}
+
+TEST(ConfigList, QuantizationSettingsTakeOneValueOrOnePerType) {
+  const ConfigList list = ConfigList::parse(R"([{"op_types": ["Conv2d"], "quant_types": ["weight", "input"],
+      "quant_bits": {"weight": 4, "input": 8}, "quant_scheme": {"weight": "per_channel_symmetric"},
+      "quant_dtype": "int_full", "observer": {"input": "min_max"}}])");
+  EXPECT_EQ(list.dicts()[0].settings.at("quant_bits").at("weight"), 4);
+  EXPECT_EQ(list.dicts()[0].settings.at("quant_dtype"), "int_full");
 }
 
 TEST(ConfigList, MalformedJsonGivesLineAndColumn) {

@@ -78,7 +78,9 @@
 
 // compression/quantization: fake quantization, qparams, observers.
 #include "compression/quantization/fake_quant.h"
+#include "compression/quantization/fake_quant_paddle.h"
 #include "compression/quantization/observers.h"
+#include "compression/quantization/observers_paddle.h"
 #include "compression/quantization/qparams.h"
 
 // speedup: trace to a graph IR, run it, and (next) shrink pruned models.

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "autograd/error.h"
+#include "compression/quantization/observer_support.h"
 
 namespace shrink::compression {
 namespace {
@@ -70,6 +71,22 @@ void MinMaxObserver::observe(const Tensor& x) {
 QParams MinMaxObserver::qparams() const {
   if (min_.numel() == 0) return calculate_qparams(full({1}, kInf), full({1}, -kInf), options_.range, options_.scheme);
   return calculate_qparams(min_, max_, options_.range, options_.scheme, options_.axis);
+}
+
+io::StateDict MinMaxObserver::state() const {
+  io::StateDict s;
+  s.insert("min_val", min_.clone());
+  s.insert("max_val", max_.clone());
+  return s;
+}
+
+void MinMaxObserver::load_state(const io::StateDict& state) {
+  detail::check_state_keys(state, {"min_val", "max_val"}, name());
+  const std::int64_t size = options_.axis < 0 ? 1 : -1;
+  Tensor lo = detail::state_floats(state, "min_val", size, name());
+  Tensor hi = detail::state_floats(state, "max_val", lo.numel(), name());
+  min_ = lo;
+  max_ = hi;
 }
 
 MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(ObserverOptions options) : MinMaxObserver(options) {

@@ -11,6 +11,7 @@
 
 #include "autograd/tensor.h"
 #include "compression/quantization/qparams.h"
+#include "io/state_dict.h"
 
 namespace shrink::compression {
 
@@ -20,6 +21,11 @@ struct ObserverOptions {
   QuantScheme scheme = QuantScheme::Affine;   ///< affine or symmetric
   std::int64_t axis = -1;                     ///< −1: per tensor; ≥ 0: per channel along axis
   float averaging_constant = 0.01f;           ///< moving averages only
+  float moving_rate = 0.9f;                   ///< moving_average_abs_max: r in state ← r·state + 1
+  std::int64_t window_size = 10000;           ///< range_abs_max: batches in the sliding window
+  double percentile = 99.99;                  ///< percentile: clip at the p-th / (100 − p)-th percentile
+  std::int64_t mse_grid = 100;                ///< mse: candidate clipping ratios α = k / mse_grid, k = 1..mse_grid
+  std::int64_t bins = 2048;                   ///< histogram: bins of the running histogram
 };
 
 class Observer {
@@ -33,6 +39,11 @@ class Observer {
   virtual QParams qparams() const = 0;
   /// The name a config_list uses ("min_max", "moving_average_min_max", ...).
   virtual std::string name() const = 0;
+  /// The statistics as tensors, for checkpoints (every observer documents its entries).
+  virtual io::StateDict state() const = 0;
+  /// Restores what state() saved. Validates every entry before anything changes: ValueError
+  /// "<name>.load_state: expected ..." for missing or extra keys, wrong dtypes or shapes.
+  virtual void load_state(const io::StateDict& state) = 0;
   const ObserverOptions& options() const { return options_; }
 
  protected:
@@ -46,6 +57,9 @@ class MinMaxObserver : public Observer {
   void observe(const Tensor& x) override;
   QParams qparams() const override;
   std::string name() const override { return "min_max"; }
+  /// {"min_val", "max_val"}: float32 [1] per tensor, [C] per channel ([0] before any batch).
+  io::StateDict state() const override;
+  void load_state(const io::StateDict& state) override;
   /// The tracked minimum / maximum ([1] or [C]; +inf / −inf before any batch, [0] per channel).
   const Tensor& min_val() const { return min_; }
   const Tensor& max_val() const { return max_; }

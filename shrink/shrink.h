@@ -81,6 +81,7 @@
 #include "compression/quantization/fake_quant_paddle.h"
 #include "compression/quantization/observers.h"
 #include "compression/quantization/observers_paddle.h"
+#include "compression/quantization/observers_search.h"
 #include "compression/quantization/qparams.h"
 
 // speedup: trace to a graph IR, run it, and (next) shrink pruned models.

@@ -8,6 +8,7 @@
 #include "autograd/ops.h"
 #include "compression/quantization/observers.h"
 #include "compression/quantization/observers_paddle.h"
+#include "compression/quantization/observers_search.h"
 #include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
 
@@ -72,6 +73,10 @@ TEST(ObserverState, EveryObserverRoundTrips) {
       [&] { return std::make_unique<ChannelWiseAbsMaxObserver>(with(sym, 0)); },
       [&] { return std::make_unique<RangeAbsMaxObserver>(window); },
       [&] { return std::make_unique<MovingAverageAbsMaxObserver>(with(sym, -1)); },
+      [&] { return std::make_unique<PercentileObserver>(with(aff, -1)); },
+      [&] { return std::make_unique<PercentileObserver>(with(sym, 2)); },
+      [&] { return std::make_unique<MseObserver>(with(sym, -1)); },
+      [&] { return std::make_unique<MseObserver>(with(aff, 1)); },
   };
   for (const auto& f : factories) round_trip(f);
 }

@@ -14,6 +14,8 @@ std::string reader_hint(const std::optional<std::string>& format) {
   if (*format == kMasksFormat) return " (Hint: this is a masks file; read it with io::load_masks)";
   if (*format == kStateDictFormat || *format == kModelFormat)
     return " (Hint: this is a weights file; read it with nn::load_weights or io::load_state_dict)";
+  if (*format == kQuantizedFormat)
+    return " (Hint: this is a quantized export; read it with io::load_quantized_file)";
   if (*format == kCheckpointFormat)
     return " (Hint: this is a checkpoint; read it with nn::load_checkpoint or io::load_checkpoint)";
   return "";

@@ -3,7 +3,7 @@
 /// The whole public API of Shrink in one include: `#include <shrink/shrink.h>`.
 ///
 /// It brings in the autograd (Tensor, ops, the graph hooks, gradcheck), modules and layers,
-/// optimizers and LR schedulers, the model zoo, HDF5 state_dict / masks / checkpoint files, the
+/// optimizers and LR schedulers, the model zoo, HDF5 state_dict / masks / checkpoint / quantized files, the
 /// data pipeline and the training metrics. Left out on purpose: `autograd/kernels/` (the
 /// compute kernels; internal, and some are compiled for the library's own `-march`) except
 /// thread_pool.h, which holds the user-facing wait policy of Shrink's threads; the io
@@ -35,6 +35,8 @@
 #include "io/data/transforms.h"
 #include "io/file_format.h"
 #include "io/metrics.h"
+#include "io/quantized_file.h"
+#include "io/quantized_tensor.h"
 #include "io/state_dict.h"
 #include "io/state_dict_diff.h"
 #include "io/state_dict_file.h"

@@ -1,7 +1,9 @@
 // fuzz_seeds <dir>: writes the seed inputs of the fuzz targets with the project's own writers
-// (and the idx helpers of the test suite) into <dir>/{idx,state_dict,masks,checkpoint}. Each file
+// (and the idx helpers of the test suite) into <dir>/{idx,state_dict,masks,quantized_file,checkpoint}. Each file
 // is small (a few KB) so that mutations stay fast; together they cover every dtype, 0-d
 // tensors, empty files, gzip, and every part of a checkpoint.
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -10,6 +12,7 @@
 #include "autograd/generator.h"
 #include "fuzz/small_run.h"
 #include "io/checkpoint.h"
+#include "io/quantized_file.h"
 #include "io/state_dict_file.h"
 #include "nn/checkpoint.h"
 #include "tests/io/idx_files.h"
@@ -66,6 +69,34 @@ void write_masks(const fs::path& dir, const fuzz::SmallRun& run) {
   io::save_masks(one, (dir / "one.masks.h5").string());
 }
 
+/// Per-channel int8 (symmetric, scale max|w|/127 per output channel) for every weight of the small
+/// model, the rest unquantized; and a per-tensor uint8 tensor with an int64 zero point.
+void write_quantized(const fs::path& dir, const fuzz::SmallRun& run) {
+  io::QuantizedFile file;
+  for (const auto& [name, t] : run.model->state_dict()) {
+    if (t.dtype() != DType::Float32 || t.dim() < 2) {
+      file.unquantized.insert(name, t);
+      continue;
+    }
+    const std::int64_t rows = t.size(0), cols = t.numel() / rows;
+    std::vector<float> scale(static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float amax = 1e-6f;
+      for (std::int64_t k = 0; k < cols; ++k) amax = std::max(amax, std::abs(t.data<float>()[r * cols + k]));
+      scale[r] = amax / 127.0f;
+    }
+    file.quantized.push_back(io::quantize(name, t, from_vector(scale, {rows}),
+                                          from_vector(std::vector<float>(scale.size(), 0.0f), {rows}), 0, 8, -127,
+                                          127, DType::Int8));
+  }
+  io::save_quantized((dir / "small_model.quantized.h5").string(), file);
+  io::QuantizedFile one;
+  one.quantized.push_back(io::quantize("emb.weight", from_vector(std::vector<float>{-1, -0.5, 0, 0.25, 1, 2}, {2, 3}),
+                                       from_vector(std::vector<float>{0.0125f}, {1}),
+                                       from_vector(std::vector<std::int64_t>{80}, {1}), -1, 8, 0, 255, DType::UInt8));
+  io::save_quantized((dir / "one.quantized.h5").string(), one);
+}
+
 void write_checkpoints(const fs::path& dir, fuzz::SmallRun& run) {
   // Every part: model, optimizer (momentum buffers after two steps), scheduler, generator,
   // compressor state and tensors, extra.
@@ -87,7 +118,7 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out = argv[1];
-    for (const char* sub : {"idx", "state_dict", "masks", "checkpoint"}) fs::create_directories(out / sub);
+    for (const char* sub : {"idx", "state_dict", "masks", "quantized_file", "checkpoint"}) fs::create_directories(out / sub);
     manual_seed(0);
     fuzz::SmallRun run = fuzz::make_small_run();
     fuzz::train_step(run);
@@ -95,6 +126,7 @@ int main(int argc, char** argv) {
     write_idx(out / "idx");
     write_state_dicts(out / "state_dict", run);
     write_masks(out / "masks", run);
+    write_quantized(out / "quantized_file", run);
     write_checkpoints(out / "checkpoint", run);
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";

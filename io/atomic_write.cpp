@@ -122,4 +122,14 @@ void write_atomically(const std::string& path, const std::string& where,
   sync_path(directory_of(path).string(), true);
 }
 
+void write_text_atomically(const std::string& path, const std::string& where, const std::string& text) {
+  write_atomically(path, where, [&](const std::string& tmp) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wx");  // "x": created exclusively, as write_atomically asks
+    SHRINK_CHECK_T(IOError, f != nullptr, where, ": cannot write '", path, "': ", std::strerror(errno));
+    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    const bool closed = std::fclose(f) == 0;
+    SHRINK_CHECK_T(IOError, written && closed, where, ": cannot write '", path, "': ", std::strerror(errno));
+  });
+}
+
 }  // namespace shrink::io

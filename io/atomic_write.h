@@ -38,4 +38,8 @@ std::size_t remove_stale_temporaries(const std::string& path);
 void write_atomically(const std::string& path, const std::string& where,
                       const std::function<void(const std::string& tmp)>& write);
 
+/// write_atomically() of a text file holding `text` (JSON configs, caches, reports); a failed
+/// write is an IOError "<where>: cannot write '<path>': <reason>".
+void write_text_atomically(const std::string& path, const std::string& where, const std::string& text);
+
 }  // namespace shrink::io

@@ -86,6 +86,8 @@
 #include "compression/quantization/observers_paddle.h"
 #include "compression/quantization/observers_search.h"
 #include "compression/quantization/qparams.h"
+#include "compression/quantization/qat_quantizer.h"
+#include "compression/quantization/quantizer.h"
 
 // speedup: trace to a graph IR, run it, and (next) shrink pruned models.
 #include "speedup/channel_groups.h"

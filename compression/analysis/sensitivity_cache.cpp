@@ -171,15 +171,7 @@ void save_cache(const std::string& path, const SensitivityCache& c) {
                       {"metrics", std::move(metrics)},
                       {"losses", std::move(losses)}};
   const std::string text = j.dump(2) + "\n";
-  io::write_atomically(path, "analyze_sensitivity: writing the cache", [&](const std::string& tmp) {
-    std::FILE* f = std::fopen(tmp.c_str(), "wx");  // "x": created exclusively, as write_atomically asks
-    SHRINK_CHECK_T(IOError, f != nullptr, "analyze_sensitivity: cannot write the cache '", path,
-                   "': ", std::strerror(errno));
-    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    const bool closed = std::fclose(f) == 0;
-    SHRINK_CHECK_T(IOError, written && closed, "analyze_sensitivity: cannot write the cache '", path,
-                   "': ", std::strerror(errno));
-  });
+  io::write_text_atomically(path, "analyze_sensitivity: writing the cache", text);
 }
 
 }  // namespace shrink::compression::detail

@@ -68,6 +68,10 @@ void MinMaxObserver::observe(const Tensor& x) {
   }
 }
 
+bool MinMaxObserver::empty() const {
+  return min_.numel() == 0 || (min_.data<float>()[0] == kInf && max_.data<float>()[0] == -kInf);
+}
+
 QParams MinMaxObserver::qparams() const {
   if (min_.numel() == 0) return calculate_qparams(full({1}, kInf), full({1}, -kInf), options_.range, options_.scheme);
   return calculate_qparams(min_, max_, options_.range, options_.scheme, options_.axis);
@@ -96,9 +100,7 @@ MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(ObserverOptions options
 
 void MovingAverageMinMaxObserver::observe(const Tensor& x) {
   auto [lo, hi] = batch_range(x);
-  const bool first = min_.numel() == 0 || (min_.numel() == 1 && min_.data<float>()[0] == kInf &&
-                                           max_.data<float>()[0] == -kInf && options_.axis < 0);
-  if (first) {
+  if (empty()) {
     min_ = lo;
     max_ = hi;
     return;

@@ -39,6 +39,8 @@ class Observer {
   virtual QParams qparams() const = 0;
   /// The name a config_list uses ("min_max", "moving_average_min_max", ...).
   virtual std::string name() const = 0;
+  /// True before the first observe() (qparams() are then the placeholder scale 1, zp 0).
+  virtual bool empty() const = 0;
   /// The statistics as tensors, for checkpoints (every observer documents its entries).
   virtual io::StateDict state() const = 0;
   /// Restores what state() saved. Validates every entry before anything changes: ValueError
@@ -57,6 +59,7 @@ class MinMaxObserver : public Observer {
   void observe(const Tensor& x) override;
   QParams qparams() const override;
   std::string name() const override { return "min_max"; }
+  bool empty() const override;
   /// {"min_val", "max_val"}: float32 [1] per tensor, [C] per channel ([0] before any batch).
   io::StateDict state() const override;
   void load_state(const io::StateDict& state) override;

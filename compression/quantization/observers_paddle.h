@@ -35,6 +35,7 @@ class AbsMaxObserverBase : public Observer {
   /// Paddle's fake quantize-dequantize of `x` with the current thresholds (fake_quantize_abs_max
   /// or, per channel, fake_quantize_channel_wise_abs_max). ValueError before any batch.
   Tensor fake_quantize(const Tensor& x) const;
+  bool empty() const override { return threshold_.numel() == 0; }
 
  protected:
   /// Checks the options (symmetric, full signed range, axis as `per_channel` requires).

@@ -22,6 +22,7 @@ class RangeSearchObserver : public Observer {
  public:
   void observe(const Tensor& x) override;
   QParams qparams() const override;
+  bool empty() const override { return batches_ == 0; }
   io::StateDict state() const override;
   void load_state(const io::StateDict& state) override;
   /// The averaged range ([1] or [C]; [0] before any batch).

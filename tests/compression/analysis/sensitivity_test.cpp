@@ -254,7 +254,7 @@ TEST(AnalyzeSensitivity, ACachePathThatCannotBeReadOrWrittenIsAnIOErrorBeforeAny
       [&] {
         analyze_sensitivity(*net, {"conv"}, counting, testing::prune_filters, {kRatios, long_name});
       },
-      ("analyze_sensitivity: cannot write the cache '" + long_name + "': File name too long").c_str());
+      ("analyze_sensitivity: writing the cache: cannot write '" + long_name + "': File name too long").c_str());
 }
 
 TEST(AnalyzeSensitivity, UnknownLayersListCloseNames) {

@@ -148,4 +148,12 @@ QuantizedFile load_quantized_file(const std::string& path) {
   return out;
 }
 
+StateDict load_quantized(const std::string& path) {
+  const QuantizedFile file = load_quantized_file(path);
+  StateDict out;
+  for (const QuantizedTensor& q : file.quantized) out.insert(q.name, dequantize(q));
+  for (const auto& [name, tensor] : file.unquantized) out.insert(name, tensor);
+  return out;
+}
+
 }  // namespace shrink::io

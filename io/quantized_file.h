@@ -50,4 +50,10 @@ void save_quantized(const std::string& path, const QuantizedFile& file);
 /// naming the key and what was expected and found.
 QuantizedFile load_quantized_file(const std::string& path);
 
+/// The state_dict a quantized export stands for: every quantized tensor dequantized (float32,
+/// equal bit for bit to the fake-quantized weight it was exported from) and every other tensor
+/// as stored, in file order. `model->load_state_dict(io::load_quantized(path))` gives a float
+/// model that computes with the int8 weights. Errors as load_quantized_file().
+StateDict load_quantized(const std::string& path);
+
 }  // namespace shrink::io

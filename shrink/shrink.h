@@ -86,6 +86,7 @@
 #include "compression/quantization/observers_paddle.h"
 #include "compression/quantization/observers_search.h"
 #include "compression/quantization/qparams.h"
+#include "compression/quantization/ptq_quantizer.h"
 #include "compression/quantization/qat_quantizer.h"
 #include "compression/quantization/quantizer.h"
 

@@ -12,6 +12,7 @@
 #include "compression/quantization/fake_quant.h"
 #include "compression/quantization/observer_registry.h"
 #include "io/atomic_write.h"
+#include "io/quantized_file.h"
 #include "io/state_dict_file.h"
 
 namespace shrink::compression {
@@ -289,7 +290,8 @@ void Quantizer::load_calibration_config(const std::string& path) {
   }
 }
 
-void Quantizer::export_model(const std::string& model_path, const std::string& calibration_path) const {
+void Quantizer::export_model(const std::string& model_path, const std::string& calibration_path,
+                             const std::string& quantized_path) const {
   require_compressed("export_model");
   const json calibration = calibration_config();
   io::StateDict state;
@@ -301,6 +303,23 @@ void Quantizer::export_model(const std::string& model_path, const std::string& c
         state.set(layer->name + ".weight", layer->module->param_value("weight").detach().clone());
   }
   io::save_state_dict(state, model_path);
+  if (!quantized_path.empty()) {
+    io::QuantizedFile file;
+    std::vector<std::string> quantized_names;
+    for (const auto& layer : layers_) {
+      const QuantSpec& s = (*layer)[QuantType::Weight];
+      if (!s.enabled || s.bits > 8) continue;
+      const QParams& q = *layer->qparams[idx(QuantType::Weight)];
+      const std::string key = layer->name + ".weight";
+      file.quantized.push_back(io::quantize(key, state.at(key), q.scale, q.zero_point, q.axis, s.bits, q.range.qmin,
+                                            q.range.qmax, s.range.is_signed() ? DType::Int8 : DType::UInt8));
+      quantized_names.push_back(key);
+    }
+    for (const auto& [key, tensor] : state)
+      if (std::find(quantized_names.begin(), quantized_names.end(), key) == quantized_names.end())
+        file.unquantized.insert(key, tensor);
+    io::save_quantized(quantized_path, file);
+  }
   io::write_text_atomically(calibration_path, name_ + ".export_model: writing the calibration config",
                             calibration.dump(2) + "\n");
 }

@@ -118,8 +118,12 @@ class Quantizer {
   void load_calibration_config(const std::string& path);
   /// Writes the model's state_dict with every quantized weight replaced by its fake-quantized
   /// value (a plain model loading it computes with the quantized weights) to `model_path`, and
-  /// calibration_config() to `calibration_path` (both written atomically).
-  void export_model(const std::string& model_path, const std::string& calibration_path) const;
+  /// calibration_config() to `calibration_path`; with `quantized_path`, also the int8 export
+  /// (io/quantized_file.h: each quantized weight of ≤ 8 bits as int8 — uint8 for quant_dtype
+  /// uint — with its scale and zero point, everything else in float32). Every file is written
+  /// atomically; io::load_quantized(quantized_path) gives back exactly the fake-quantized weights.
+  void export_model(const std::string& model_path, const std::string& calibration_path,
+                    const std::string& quantized_path = "") const;
 
   /// Compressor state for checkpoints: step count, qparams, observer statistics.
   io::StateDict state_dict() const;

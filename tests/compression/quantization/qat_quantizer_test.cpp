@@ -3,6 +3,8 @@
 // checkpoint state round trip, masks of a pruner stay applied, and misuse is a clear error.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "autograd/generator.h"
@@ -11,7 +13,9 @@
 #include "compression/pruning/weight_pruners.h"
 #include "compression/quantization/fake_quant.h"
 #include "compression/quantization/qat_quantizer.h"
+#include "io/quantized_file.h"
 #include "io/state_dict_file.h"
+#include "nn/models/registry.h"
 #include "nn/layers.h"
 #include "nn/optim/sgd.h"
 #include "tests/support/errors.h"
@@ -144,6 +148,28 @@ TEST(QATQuantizer, CalibrationConfigLoadsBackAndReproducesTheOutputs) {
   EXPECT_EQ(c["0"]["weight_bits"], 8);
   EXPECT_EQ(c["0"]["weight_scale"].size(), 5u);
   EXPECT_TRUE(c["0"]["tracked_min_input"].is_number());
+}
+
+TEST(QATQuantizer, TheInt8ExportDequantizesToTheFakeQuantizedWeightsAndIsUnder30PercentForVggSmall) {
+  testing::TempDir dir;
+  nn::ModulePtr model = models::create("vgg_small");
+  QATQuantizer q(model, ConfigList::parse(R"([{"op_types": ["Conv2d", "Linear"], "quant_types": ["weight"],
+      "quant_scheme": "per_channel_symmetric", "quant_dtype": "int_full"}])"));
+  q.compress();
+  (*model)(randn({2, 1, 28, 28}));
+  q.export_model(dir.file("model.h5"), dir.file("calibration.json"), dir.file("model.int8.h5"));
+  const io::StateDict restored = io::load_quantized(dir.file("model.int8.h5"));
+  const io::StateDict exported = io::load_state_dict(dir.file("model.h5"));
+  ASSERT_EQ(restored.size(), exported.size());
+  for (const std::string& key : exported.keys()) {
+    ASSERT_TRUE(restored.contains(key)) << key;
+    EXPECT_TRUE(tensors_identical(restored.at(key), exported.at(key))) << key;
+  }
+  NoGradGuard no_grad;
+  EXPECT_TRUE(tensors_identical(restored.at("features.0.weight"), model->find_module("features.0")->param_value("weight")));
+  const auto int8_size = std::filesystem::file_size(dir.file("model.int8.h5"));
+  const auto float_size = std::filesystem::file_size(dir.file("model.h5"));
+  EXPECT_LE(static_cast<double>(int8_size), 0.30 * static_cast<double>(float_size)) << int8_size << " vs " << float_size;
 }
 
 TEST(QATQuantizer, StateDictResumesExactly) {

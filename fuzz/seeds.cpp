@@ -1,10 +1,13 @@
 // fuzz_seeds <dir>: writes the seed inputs of the fuzz targets with the project's own writers
-// (and the idx helpers of the test suite) into <dir>/{idx,state_dict,masks,quantized_file,checkpoint}. Each file
-// is small (a few KB) so that mutations stay fast; together they cover every dtype, 0-d
-// tensors, empty files, gzip, and every part of a checkpoint.
+// (and the idx helpers of the test suite) into <dir>/{idx,state_dict,masks,quantized_file,checkpoint,
+// model_file}. Each file is small (a few KB) so that mutations stay fast; together they cover
+// every dtype, 0-d tensors, empty files, gzip, every part of a checkpoint, and model files whose
+// graphs hold convolutions, BatchNorm, pooling and the functional ops add, mul_scalar, cat and
+// flatten.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,9 +15,12 @@
 #include "autograd/generator.h"
 #include "fuzz/small_run.h"
 #include "io/checkpoint.h"
+#include "io/hdf5_file.h"
 #include "io/quantized_file.h"
 #include "io/state_dict_file.h"
 #include "nn/checkpoint.h"
+#include "nn/layers.h"
+#include "speedup/model_file.h"
 #include "tests/io/idx_files.h"
 
 namespace {
@@ -109,6 +115,39 @@ void write_checkpoints(const fs::path& dir, fuzz::SmallRun& run) {
   nn::save_checkpoint((dir / "model_only.ckpt.h5").string(), *run.model, nullptr, nullptr, 0, nullptr);
 }
 
+/// A small conv net whose graph has a residual add, a scaled branch and a cat.
+class SeedNet : public nn::Cloneable<SeedNet> {
+ public:
+  SeedNet() : Cloneable("SeedNet") {
+    nn::Conv2dOptions grouped{2, 2, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 2, false};
+    register_module("conv", std::make_shared<nn::Conv2d>(1, 2, 3, 1, 1));
+    register_module("bn", std::make_shared<nn::BatchNorm2d>(2));
+    register_module("act", std::make_shared<nn::ReLU6>());
+    register_module("dw", std::make_shared<nn::Conv2d>(grouped));
+    register_module("pool", std::make_shared<nn::AvgPool2d>(2));
+    register_module("fc", std::make_shared<nn::Linear>(16, 3));
+  }
+
+ protected:
+  Tensor forward(const Tensor& x) override {
+    const Tensor h = (*child("act"))((*child("bn"))((*child("conv"))(x)));
+    const Tensor r = h + (*child("dw"))(h);
+    const Tensor c = cat({r, r * 0.5f}, 1);
+    return (*child("fc"))(flatten((*child("pool"))(c), 1, -1));
+  }
+};
+
+/// Each model file, and its graph attribute alone as text (model_file_fuzz's JSON inputs).
+void write_model_files(const fs::path& dir, fuzz::SmallRun& run) {
+  SeedNet net;
+  const std::vector<std::pair<std::string, nn::Module*>> models = {{"small_run", run.model.get()}, {"seed_net", &net}};
+  for (const auto& [name, model] : models) {
+    const std::string path = (dir / (name + ".model.h5")).string();
+    io::save_model(*model, zeros(name == "small_run" ? Shape{2, 4} : Shape{1, 1, 4, 4}), path);
+    std::ofstream((dir / (name + ".graph.json")).string()) << *io::H5File::open_read(path, "fuzz_seeds").string_attr("", "graph");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,7 +157,8 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out = argv[1];
-    for (const char* sub : {"idx", "state_dict", "masks", "quantized_file", "checkpoint"}) fs::create_directories(out / sub);
+    for (const char* sub : {"idx", "state_dict", "masks", "quantized_file", "checkpoint", "model_file"})
+      fs::create_directories(out / sub);
     manual_seed(0);
     fuzz::SmallRun run = fuzz::make_small_run();
     fuzz::train_step(run);
@@ -128,6 +168,7 @@ int main(int argc, char** argv) {
     write_masks(out / "masks", run);
     write_quantized(out / "quantized_file", run);
     write_checkpoints(out / "checkpoint", run);
+    write_model_files(out / "model_file", run);
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";
     return 1;

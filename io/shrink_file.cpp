@@ -12,10 +12,12 @@ std::string file_prefix(const std::string& where, const std::string& path) { ret
 std::string reader_hint(const std::optional<std::string>& format) {
   if (!format) return " (Hint: this looks like a weights file; read it with nn::load_weights or io::load_state_dict)";
   if (*format == kMasksFormat) return " (Hint: this is a masks file; read it with io::load_masks)";
-  if (*format == kStateDictFormat || *format == kModelFormat)
+  if (*format == kStateDictFormat)
     return " (Hint: this is a weights file; read it with nn::load_weights or io::load_state_dict)";
   if (*format == kQuantizedFormat)
     return " (Hint: this is a quantized export; read it with io::load_quantized_file)";
+  if (*format == kModelFormat)
+    return " (Hint: this is a model file; load it with io::load_model, or its weights with io::load_state_dict)";
   if (*format == kCheckpointFormat)
     return " (Hint: this is a checkpoint; read it with nn::load_checkpoint or io::load_checkpoint)";
   return "";

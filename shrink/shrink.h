@@ -90,9 +90,11 @@
 #include "compression/quantization/qat_quantizer.h"
 #include "compression/quantization/quantizer.h"
 
-// speedup: trace to a graph IR, run it, and (next) shrink pruned models.
+// speedup: trace to a graph IR, run it, save and load it as a model file, and (next) shrink pruned models.
 #include "speedup/channel_groups.h"
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 #include "speedup/graph_module.h"
+#include "speedup/model_file.h"
+#include "speedup/module_factory.h"
 #include "speedup/trace.h"

@@ -37,6 +37,8 @@ class GELU : public Cloneable<GELU> {
   /// approximate: "none" (erf) or "tanh", like PyTorch.
   explicit GELU(const std::string& approximate = "none");
   std::string extra_repr() const override;
+  /// "none" or "tanh".
+  std::string approximate() const { return tanh_ ? "tanh" : "none"; }
 
  private:
   bool tanh_;

@@ -4,6 +4,9 @@
 //       builds zoo model <model> from <seed>, moves its BatchNorm statistics with a few
 //       training-mode forwards, writes its weights with nn::save_weights, and writes an input
 //       batch and the model's eval-mode logits for it to <io.h5> (datasets "input", "logits").
+//   interop_tool save_model <model> <seed> <model.h5> <io.h5>
+//       the same model as `save`, written as a model file (io::save_model, traced on a batch of
+//       one), with the same <io.h5>.
 //   interop_tool logits <model> <weights.h5> <input.h5> <out.h5>
 //       builds <model>, loads <weights.h5> (e.g. a PyTorch state_dict written with h5py) with
 //       nn::load_weights, and writes the eval-mode logits of the dataset "input" of <input.h5>
@@ -17,6 +20,7 @@
 #include "io/state_dict_file.h"
 #include "nn/checkpoint.h"
 #include "nn/models/registry.h"
+#include "speedup/model_file.h"
 
 using namespace shrink;
 
@@ -24,6 +28,7 @@ namespace {
 
 int usage() {
   std::cerr << "usage: interop_tool save <model> <seed> <weights.h5> <io.h5>\n"
+               "       interop_tool save_model <model> <seed> <model.h5> <io.h5>\n"
                "       interop_tool logits <model> <weights.h5> <input.h5> <out.h5>\n";
   return 2;
 }
@@ -40,7 +45,7 @@ int main(int argc, char** argv) {
   if (argc != 6) return usage();
   const std::string command = argv[1], model_name = argv[2];
   try {
-    if (command == "save") {
+    if (command == "save" || command == "save_model") {
       const std::uint64_t seed = std::stoull(argv[3]);
       manual_seed(seed);
       nn::ModulePtr model = models::create(model_name);
@@ -51,7 +56,8 @@ int main(int argc, char** argv) {
         model->train();
         for (int i = 0; i < 3; ++i) (*model)(randn({8, 1, 28, 28}, &gen) * 0.5f + 0.3f);
       }
-      nn::save_weights(*model, argv[4]);
+      if (command == "save") nn::save_weights(*model, argv[4]);
+      else io::save_model(*model, zeros({1, 1, 28, 28}), argv[4]);
       io::StateDict io_file;
       const Tensor input = randn({4, 1, 28, 28}, &gen);
       io_file.insert("input", input);

@@ -16,45 +16,17 @@ usage: /usr/bin/python3 state_dict_interop.py <path/to/interop_tool> <work dir>
 The reference models are looked up in $SHRINK_REFERENCE_DIR, else <repo>/tests/reference.
 """
 import os
-import subprocess
 import sys
 
+from interop_common import h5py, models, read, run, torch, check_not_degenerate
+
 TOLERANCE = 1e-4
-SKIP = 77
-
-try:
-    import h5py
-    import torch
-except ImportError as e:
-    print(f'SKIP: {e.name} is not installed for {sys.executable} (Debian: python3-torch python3-h5py)')
-    sys.exit(SKIP)
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REFERENCE = os.environ.get('SHRINK_REFERENCE_DIR', os.path.join(REPO, 'tests', 'reference'))
-sys.path.insert(0, REFERENCE)
-try:
-    import models  # noqa: E402
-except ImportError:
-    print(f'FAIL: cannot import models.py from {os.path.abspath(REFERENCE)} (set SHRINK_REFERENCE_DIR)')
-    sys.exit(1)
-
-
-def run(tool, *args):
-    result = subprocess.run([tool, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f'{os.path.basename(tool)} {" ".join(args)} failed: {result.stderr.strip()}')
 
 
 def compare(expected, actual):
-    """max |expected - actual|; refuses near-constant logits, on which agreement would prove nothing."""
-    if expected.std().item() < 1e-3:
-        raise RuntimeError(f'degenerate logits (std {expected.std().item():.1e})')
+    """max |expected - actual| (on logits that are not near-constant)."""
+    check_not_degenerate(expected)
     return (expected - actual).abs().max().item()
-
-
-def read(path, key):
-    with h5py.File(path, 'r') as f:
-        return torch.from_numpy(f[key][()])
 
 
 def shrink_to_torch(tool, work, name, seed):

@@ -81,6 +81,7 @@
 // compression/quantization: fake quantization, qparams, observers.
 #include "compression/quantization/fake_quant.h"
 #include "compression/quantization/fake_quant_paddle.h"
+#include "compression/quantization/observer_histogram.h"
 #include "compression/quantization/observer_registry.h"
 #include "compression/quantization/observers.h"
 #include "compression/quantization/observers_paddle.h"

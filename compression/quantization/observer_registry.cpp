@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "autograd/error.h"
+#include "compression/quantization/observer_histogram.h"
 #include "compression/quantization/observers_paddle.h"
 #include "compression/quantization/observers_search.h"
 
@@ -22,6 +23,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> entries = {
       {"min_max", factory<MinMaxObserver>()},
       {"moving_average_min_max", factory<MovingAverageMinMaxObserver>()},
+      {"histogram", factory<HistogramObserver>()},
       {"percentile", factory<PercentileObserver>()},
       {"mse", factory<MseObserver>()},
       {"abs_max", factory<AbsMaxObserver>()},

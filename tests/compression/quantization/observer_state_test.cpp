@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "autograd/ops.h"
+#include "compression/quantization/observer_histogram.h"
 #include "compression/quantization/observers.h"
 #include "compression/quantization/observers_paddle.h"
 #include "compression/quantization/observers_search.h"
@@ -40,7 +41,9 @@ void round_trip(const Factory& make) {
   a->observe(batch(0));
   a->observe(batch(1));
   auto b = make();
+  EXPECT_TRUE(b->empty());
   b->load_state(a->state());
+  EXPECT_FALSE(b->empty());
   expect_same_qparams(*a, *b);
   a->observe(batch(2));
   b->observe(batch(2));
@@ -50,6 +53,7 @@ void round_trip(const Factory& make) {
   auto c = make();
   c->observe(batch(0));
   c->load_state(fresh->state());
+  EXPECT_TRUE(c->empty());
   expect_same_qparams(*fresh, *c);
 }
 
@@ -77,6 +81,7 @@ TEST(ObserverState, EveryObserverRoundTrips) {
       [&] { return std::make_unique<PercentileObserver>(with(sym, 2)); },
       [&] { return std::make_unique<MseObserver>(with(sym, -1)); },
       [&] { return std::make_unique<MseObserver>(with(aff, 1)); },
+      [&] { return std::make_unique<HistogramObserver>(with(aff, -1)); },
   };
   for (const auto& f : factories) round_trip(f);
 }

@@ -78,9 +78,10 @@
 #include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/activation_pruners.h"
 
-// compression/quantization: fake quantization, qparams, observers.
+// compression/quantization: fake quantization, qparams, observers, quantizers.
 #include "compression/quantization/fake_quant.h"
 #include "compression/quantization/fake_quant_paddle.h"
+#include "compression/quantization/naive_quantizer.h"
 #include "compression/quantization/observer_histogram.h"
 #include "compression/quantization/observer_registry.h"
 #include "compression/quantization/observers.h"

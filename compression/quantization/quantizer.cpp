@@ -70,11 +70,12 @@ std::string QuantSpec::scheme_name() const {
   return std::string(per_channel ? "per_channel_" : "per_tensor_") + compression::scheme_name(scheme);
 }
 
-Quantizer::Quantizer(std::string name, nn::ModulePtr model, ConfigList config, std::vector<std::string> quant_types)
+Quantizer::Quantizer(std::string name, nn::ModulePtr model, ConfigList config, std::vector<std::string> quant_types,
+                     std::vector<std::string> setting_keys)
     : name_(std::move(name)), model_(std::move(model)), config_(std::move(config)) {
   SHRINK_CHECK(model_ != nullptr, name_, ": expected a model, got null");
   rules_.compressor = name_;
-  rules_.keys = {"quant_types", "quant_bits", "quant_scheme", "quant_dtype", "quant_start_step", "observer"};
+  rules_.keys = std::move(setting_keys);
   rules_.required_one_of = {"quant_types"};
   for (const ConfigDict& d : config_.dicts()) {
     if (d.exclude || !d.settings.contains("quant_types")) continue;
@@ -112,6 +113,7 @@ void Quantizer::compress() {
                              : type_name == "input" ? QuantType::Input
                                                     : QuantType::Output;
       QuantSpec& spec = layer->spec[idx(type)];
+      spec = default_spec(type);
       spec.enabled = true;
       if (const json* b = setting(d, "quant_bits", type)) spec.bits = b->get<int>();
       if (const json* sc = setting(d, "quant_scheme", type)) {
@@ -144,6 +146,8 @@ ObserverOptions Quantizer::observer_options(const QuantizedLayer& layer, QuantTy
   o.axis = s.per_channel ? (type == QuantType::Weight ? 0 : 1) : -1;
   return o;
 }
+
+QuantSpec Quantizer::default_spec(QuantType) const { return QuantSpec{}; }
 
 std::unique_ptr<Observer> Quantizer::make_observer(const QuantizedLayer& layer, QuantType type) const {
   const QuantSpec& s = layer[type];
@@ -194,6 +198,10 @@ json Quantizer::calibration_config() const {
       const QuantSpec& s = (*layer)[t];
       if (!s.enabled) continue;
       const std::string tn = quant_type_name(t);
+      if (!uses_qparams(t)) {
+        entry[tn + "_bits"] = s.bits;
+        continue;
+      }
       const auto& q = layer->qparams[idx(t)];
       SHRINK_CHECK_T(StateError, q.has_value(), name_, ".calibration_config: the ", tn, " of '", layer->name,
                      "' was never quantized (Hint: run forward passes, calibrate, or pass quant_start_step first)");
@@ -243,6 +251,7 @@ void Quantizer::load_calibration_config(const json& config) {
       };
       SHRINK_CHECK(field(tn + "_bits") == s.bits, where, ": expected ", tn, "_bits ", s.bits, " as configured, got ",
                    field(tn + "_bits").dump());
+      if (!uses_qparams(t)) continue;
       SHRINK_CHECK(field(tn + "_quant_scheme") == s.scheme_name() && field(tn + "_quant_dtype") == s.dtype, where,
                    ": expected ", tn, " quantized ", s.scheme_name(), " ", s.dtype, " as configured, got ",
                    field(tn + "_quant_scheme").dump(), " ", field(tn + "_quant_dtype").dump());
@@ -308,7 +317,7 @@ void Quantizer::export_model(const std::string& model_path, const std::string& c
     std::vector<std::string> quantized_names;
     for (const auto& layer : layers_) {
       const QuantSpec& s = (*layer)[QuantType::Weight];
-      if (!s.enabled || s.bits > 8) continue;
+      if (!s.enabled || s.bits > 8 || !uses_qparams(QuantType::Weight)) continue;
       const QParams& q = *layer->qparams[idx(QuantType::Weight)];
       const std::string key = layer->name + ".weight";
       file.quantized.push_back(io::quantize(key, state.at(key), q.scale, q.zero_point, q.axis, s.bits, q.range.qmin,

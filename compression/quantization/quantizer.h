@@ -109,10 +109,13 @@ class Quantizer {
   /// `tracked_min_output`, `tracked_max_output`, plus `quant_scheme` and `quant_dtype` per type
   /// and the exact activation qparams (`input_scale`, `input_zero_point`, ...) so that loading
   /// reproduces the outputs even for observers whose qparams are not a min/max formula.
-  nlohmann::json calibration_config() const;
+  /// Types whose uses_qparams() is false (DoReFa, BNN: no scale or zero point describes their
+  /// values) get `<type>_bits` only. Virtual so that an algorithm can add what NNI writes for it.
+  virtual nlohmann::json calibration_config() const;
   /// Freezes every quantized tensor at the qparams of `config` (as calibration_config() writes
   /// it). Bits, schemes and dtypes must match the layer's settings and every layer must be
-  /// present: ValueError naming the layer and key otherwise.
+  /// present: ValueError naming the layer and key otherwise. Types whose uses_qparams() is false
+  /// only check `<type>_bits`.
   void load_calibration_config(const nlohmann::json& config);
   /// load_calibration_config() from a JSON file; errors name the file.
   void load_calibration_config(const std::string& path);
@@ -122,17 +125,30 @@ class Quantizer {
   /// (io/quantized_file.h: each quantized weight of ≤ 8 bits as int8 — uint8 for quant_dtype
   /// uint — with its scale and zero point, everything else in float32). Every file is written
   /// atomically; io::load_quantized(quantized_path) gives back exactly the fake-quantized weights.
+  /// Weights whose uses_qparams() is false stay float32 in that file.
   void export_model(const std::string& model_path, const std::string& calibration_path,
                     const std::string& quantized_path = "") const;
 
   /// Compressor state for checkpoints: step count, qparams, observer statistics.
   io::StateDict state_dict() const;
-  /// Restores state_dict() on a quantizer compressed on the same model.
-  void load_state_dict(const io::StateDict& state);
+  /// Restores state_dict() on a quantizer compressed on the same model. Virtual so that an
+  /// algorithm with state of its own (LSQ's learned scales) can take it back.
+  virtual void load_state_dict(const io::StateDict& state);
 
  protected:
-  /// `default_observer` is used where the config_list names none.
-  Quantizer(std::string name, nn::ModulePtr model, ConfigList config, std::vector<std::string> quant_types);
+  /// `quant_types`: the types the algorithm quantizes; `setting_keys`: the config_list keys it
+  /// accepts besides the selectors (another key is the usual "unknown key" ValueError).
+  Quantizer(std::string name, nn::ModulePtr model, ConfigList config, std::vector<std::string> quant_types,
+            std::vector<std::string> setting_keys = {"quant_types", "quant_bits", "quant_scheme", "quant_dtype",
+                                                     "quant_start_step", "observer"});
+
+  /// The settings a quantized tensor of `type` starts from before the config_list's own
+  /// (default: 8 bits, per_tensor_affine, uint).
+  virtual QuantSpec default_spec(QuantType type) const;
+  /// Whether the values of `type` lie on a scale / zero point grid that qparams describe (the
+  /// default). When not, the layer keeps no qparams for it, the calibration config has only its
+  /// bits and the int8 export leaves the weight in float32.
+  virtual bool uses_qparams(QuantType type) const { return true; }
 
   /// The algorithm: the value the layer computes with in place of its weight / input / output.
   virtual Tensor quantize_weight(QuantizedLayer& layer, const Tensor& weight) = 0;

@@ -18,6 +18,7 @@
 #include "tests/io/temp_dir.h"
 #include "tests/support/errors.h"
 #include "tests/support/fixtures.h"
+#include "tests/compression/quantization/quantizer_test_util.h"
 
 namespace shrink::compression {
 namespace {
@@ -99,25 +100,12 @@ TEST(DoReFaQuantizer, CalibrationHasTheBitsOnlyAndTheInt8ExportKeepsTheWeightInF
 }
 
 TEST(DoReFaQuantizer, TrainsATinyModelThatStaysFinite) {
-  manual_seed(4);
-  auto model = std::make_shared<nn::Sequential>();
-  model->push_back(std::make_shared<nn::Linear>(4, 8));
-  model->push_back(std::make_shared<nn::ReLU>());
-  model->push_back(std::make_shared<nn::Linear>(8, 2));
+  nn::ModulePtr model = testing::tiny_mlp(4);
   optim::SGD opt(model->parameters(), optim::SGDOptions(0.05));
   DoReFaQuantizer q(model, ConfigList::parse(R"([{"op_types": ["Linear"], "quant_types": ["weight"],
                                                   "quant_bits": 4}])"));
   q.compress();
-  const Tensor x = randn({16, 4}), y = randn({16, 2});
-  float first = 0, last = 0;
-  for (int i = 0; i < 20; ++i) {
-    opt.zero_grad();
-    Tensor loss = mse_loss((*model)(x), y);
-    (i == 0 ? first : last) = loss.item<float>();
-    loss.backward();
-    opt.step();
-    q.step();
-  }
+  const auto [first, last] = testing::train_briefly(*model, opt, q);
   EXPECT_TRUE(std::isfinite(last));
   EXPECT_LT(last, first);
 }

@@ -1,0 +1,46 @@
+#pragma once
+/// \file
+/// The short training run the quantizer tests share: a tiny MLP fitted to fixed random data.
+
+#include <memory>
+
+#include "autograd/generator.h"
+#include "autograd/ops.h"
+#include "compression/quantization/quantizer.h"
+#include "nn/layers.h"
+#include "nn/optim/optimizer.h"
+
+namespace shrink::testing {
+
+/// Linear(4, 8) → ReLU → Linear(8, 2), initialised from `seed`.
+inline nn::ModulePtr tiny_mlp(std::uint64_t seed) {
+  manual_seed(seed);
+  auto model = std::make_shared<nn::Sequential>();
+  model->push_back(std::make_shared<nn::Linear>(4, 8));
+  model->push_back(std::make_shared<nn::ReLU>());
+  model->push_back(std::make_shared<nn::Linear>(8, 2));
+  return model;
+}
+
+struct TrainingLosses {
+  float first = 0;
+  float last = 0;
+};
+
+/// `steps` rounds of zero_grad, MSE loss on 16 fixed random samples, backward, opt.step() and
+/// quantizer.step(); the first and the last loss.
+inline TrainingLosses train_briefly(nn::Module& model, optim::Optimizer& opt, compression::Quantizer& quantizer, int steps = 20) {
+  const Tensor x = randn({16, 4}), y = randn({16, 2});
+  TrainingLosses out;
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    Tensor loss = mse_loss(model(x), y);
+    (i == 0 ? out.first : out.last) = loss.item<float>();
+    loss.backward();
+    opt.step();
+    quantizer.step();
+  }
+  return out;
+}
+
+}  // namespace shrink::testing

@@ -79,6 +79,7 @@
 #include "compression/pruning/activation_pruners.h"
 
 // compression/quantization: fake quantization, qparams, observers, quantizers.
+#include "compression/quantization/bnn_quantizer.h"
 #include "compression/quantization/dorefa_quantizer.h"
 #include "compression/quantization/fake_quant.h"
 #include "compression/quantization/fake_quant_paddle.h"

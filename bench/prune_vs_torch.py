@@ -17,20 +17,18 @@ Printed: images/s dense and masked on each side, the extra cost of masking per s
 masks the bias of pruned filters (bias * bias_mask); torch's ln_structured masks the weight only.
 
 The load average before and after the run is printed: it says how busy the machine was. The script
-prints the BLAS torch loaded and refuses netlib's reference BLAS (torch_baseline.py).
+prints the BLAS torch loaded and refuses netlib's reference BLAS (torch_baseline.py); the rounds,
+baseline check and load average are bench/side_by_side.py's.
 """
 import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 
-import torch_baseline
+import side_by_side
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(HERE, '..', 'tests', 'reference')
+REFERENCE = os.path.join(side_by_side.HERE, '..', 'tests', 'reference')
 METRICS = ('dense_step_ms', 'masked_step_ms', 'dense_ips', 'masked_ips')
 
 
@@ -52,40 +50,12 @@ def torch_worker(name, threads, steps, warmup):
         return m, torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
 
     dense, masked = trainee(False), trainee(True)
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(128, 1, 28, 28, generator=gen)
-    y = torch.randint(0, 10, (128,), generator=gen)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step(m, opt):
-        t0 = time.perf_counter()
-        opt.zero_grad()
-        loss_fn(m(x), y).backward()
-        opt.step()
-        return (time.perf_counter() - t0) * 1e3
-
-    for _ in range(warmup):
-        step(*dense)
-        step(*masked)
-    dense_ms, masked_ms = [], []
-    for _ in range(steps):
-        dense_ms.append(step(*dense))
-        masked_ms.append(step(*masked))
+    d, m = side_by_side.torch_time_in_turn(dense, masked, steps, warmup)
     convs = [mod for mod in masked[0].modules() if isinstance(mod, torch.nn.Conv2d)]
     zeros = sum(int((mod.weight_mask == 0).sum()) for mod in convs)
     total = sum(mod.weight_mask.numel() for mod in convs)
-    d, m = statistics.median(dense_ms), statistics.median(masked_ms)
     print(json.dumps({'model': name, 'dense_step_ms': d, 'masked_step_ms': m, 'dense_ips': 128e3 / d,
                       'masked_ips': 128e3 / m, 'masked_fraction': zeros / total, 'masked_layers': len(convs)}))
-
-
-def baseline_worker(threads):
-    """Prints the torch baseline's description (in a child: the driver must not import torch)."""
-    print(json.dumps({'baseline': torch_baseline.check(threads)}))
-
-
-def loadavg():
-    return ' '.join(f'{x:.2f}' for x in os.getloadavg())
 
 
 def main():
@@ -97,33 +67,19 @@ def main():
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--torch-worker')
-    ap.add_argument('--baseline-worker', action='store_true')
     a = ap.parse_args()
-    if a.baseline_worker:
-        baseline_worker(a.threads)
-        return
     if a.torch_worker:
         torch_worker(a.torch_worker, a.threads, a.steps, a.warmup)
         return
     if not a.prune_timing:
         ap.error('the path to the prune_timing executable is required')
-    env = torch_baseline.thread_env(a.threads)  # OpenBLAS reads OPENBLAS_NUM_THREADS when it is loaded
-    child = subprocess.run([sys.executable, __file__, '--baseline-worker', '--threads', str(a.threads)], env=env,
-                           capture_output=True, text=True)
-    if child.returncode != 0:
-        raise SystemExit(child.stderr.strip() or child.stdout.strip())
-    print(json.loads(child.stdout)['baseline'])
-    print(f'load average before: {loadavg()}')
+    env = side_by_side.start(a.threads)
     names = a.models.split(',')
     common = ['--steps', str(a.steps), '--warmup', str(a.warmup)]
-    runs = {name: {'shrink': [], 'torch': []} for name in names}
-    for _ in range(a.rounds):
-        for name in names:
-            runs[name]['shrink'].append(json.loads(subprocess.check_output(
-                [a.prune_timing, '--models', name] + common, env=env)))
-            runs[name]['torch'].append(json.loads(subprocess.check_output(
-                [sys.executable, __file__, '--torch-worker', name, '--threads', str(a.threads)] + common, env=env)))
-    print(f'load average after: {loadavg()}')
+    runs = side_by_side.alternate(names, a.rounds, {
+        'shrink': lambda name: [a.prune_timing, '--models', name] + common,
+        'torch': lambda name: [sys.executable, __file__, '--torch-worker', name, '--threads', str(a.threads)] + common,
+    }, env)
     print(f'threads={a.threads}  batch 128, SGD(momentum 0.9), every Conv2d masked at 50% (L1 norm of filters); '
           f'median step of {a.steps} (after {a.warmup} warm-up), median of {a.rounds} alternating round(s)')
     print(f"{'model':<12}{'Shrink img/s dense | masked':>28}{'extra':>8}{'PyTorch img/s dense | masked':>30}"
@@ -134,8 +90,8 @@ def main():
         fs, ft = runs[name]['shrink'][0]['masked_fraction'], runs[name]['torch'][0]['masked_fraction']
         # The extra cost is taken within each round (its dense and masked steps alternated), then
         # the median over rounds.
-        extra_s = 100 * (statistics.median(r['masked_step_ms'] / r['dense_step_ms'] for r in runs[name]['shrink']) - 1)
-        extra_t = 100 * (statistics.median(r['masked_step_ms'] / r['dense_step_ms'] for r in runs[name]['torch']) - 1)
+        extra_s = 100 * (side_by_side.median_ratio(runs[name]['shrink'], 'masked_step_ms', 'dense_step_ms') - 1)
+        extra_t = 100 * (side_by_side.median_ratio(runs[name]['torch'], 'masked_step_ms', 'dense_step_ms') - 1)
         print(f"{name:<12}{s['dense_ips']:>16.0f} | {s['masked_ips']:<9.0f}{extra_s:>+7.1f}%"
               f"{t['dense_ips']:>18.0f} | {t['masked_ips']:<9.0f}{extra_t:>+7.1f}%"
               f"{s['masked_ips'] / t['masked_ips']:>12.2f}{fs:>12.3f} | {ft:<6.3f}")

@@ -83,6 +83,7 @@
 #include "compression/quantization/dorefa_quantizer.h"
 #include "compression/quantization/fake_quant.h"
 #include "compression/quantization/fake_quant_paddle.h"
+#include "compression/quantization/lsq_quantizer.h"
 #include "compression/quantization/naive_quantizer.h"
 #include "compression/quantization/observer_histogram.h"
 #include "compression/quantization/observer_registry.h"

@@ -26,8 +26,8 @@ namespace {
 
 using testing::error_of;
 using testing::tensors_identical;
+using testing::vec;
 
-Tensor vec(std::vector<float> v, Shape shape) { return from_vector(v, std::move(shape)); }
 
 nn::ModulePtr hand_model() {
   auto m = std::make_shared<nn::Sequential>();

@@ -27,8 +27,8 @@ namespace {
 
 using testing::error_of;
 using testing::tensors_identical;
+using testing::vec;
 
-Tensor vec(std::vector<float> v, Shape shape) { return from_vector(v, std::move(shape)); }
 
 /// Linear(3, 2) whose weight has max|w| = 127/64, so s = 1/64 exactly.
 nn::ModulePtr hand_model() {

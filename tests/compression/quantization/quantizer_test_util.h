@@ -3,6 +3,7 @@
 /// The short training run the quantizer tests share: a tiny MLP fitted to fixed random data.
 
 #include <memory>
+#include <vector>
 
 #include "autograd/generator.h"
 #include "autograd/ops.h"
@@ -11,6 +12,9 @@
 #include "nn/optim/optimizer.h"
 
 namespace shrink::testing {
+
+/// A float32 tensor of `shape` holding `values`.
+inline Tensor vec(std::vector<float> values, Shape shape) { return from_vector(values, std::move(shape)); }
 
 /// Linear(4, 8) → ReLU → Linear(8, 2), initialised from `seed`.
 inline nn::ModulePtr tiny_mlp(std::uint64_t seed) {

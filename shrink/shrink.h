@@ -97,6 +97,7 @@
 
 // speedup: trace to a graph IR, run it, save and load it as a model file, and (next) shrink pruned models.
 #include "speedup/channel_groups.h"
+#include "speedup/conv_bn_pairs.h"
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 #include "speedup/graph_module.h"

@@ -136,6 +136,16 @@ void Quantizer::compress() {
   layers_ = std::move(layers);
   for (auto& layer : layers_) attach(*layer);
   compressed_ = true;
+  try {
+    on_compress();
+  } catch (...) {
+    // The model is left as it was found.
+    for (auto& h : handles_) h.remove();
+    handles_.clear();
+    layers_.clear();
+    compressed_ = false;
+    throw;
+  }
 }
 
 ObserverOptions Quantizer::observer_options(const QuantizedLayer& layer, QuantType type) {
@@ -209,8 +219,9 @@ json Quantizer::calibration_config() const {
       entry[tn + "_quant_scheme"] = s.scheme_name();
       entry[tn + "_quant_dtype"] = s.dtype;
       if (t == QuantType::Weight) {
-        entry["weight_scale"] = tensor_json(q->scale);
-        entry["weight_zero_point"] = tensor_json(q->zero_point);
+        const QParams exported = exported_weight_qparams(*layer);
+        entry["weight_scale"] = tensor_json(exported.scale);
+        entry["weight_zero_point"] = tensor_json(exported.zero_point);
         continue;
       }
       entry[tn + "_scale"] = tensor_json(q->scale);
@@ -299,6 +310,18 @@ void Quantizer::load_calibration_config(const std::string& path) {
   }
 }
 
+Tensor Quantizer::exported_weight(const QuantizedLayer& layer) const {
+  NoGradGuard no_grad;
+  return layer.module->param_value("weight").detach().clone();
+}
+
+QParams Quantizer::exported_weight_qparams(const QuantizedLayer& layer) const {
+  const auto& q = layer.qparams[idx(QuantType::Weight)];
+  SHRINK_CHECK_T(StateError, q.has_value(), name_, ".export_model: the weight of '", layer.name,
+                 "' was never quantized (Hint: run a forward pass first)");
+  return *q;
+}
+
 void Quantizer::export_model(const std::string& model_path, const std::string& calibration_path,
                              const std::string& quantized_path) const {
   require_compressed("export_model");
@@ -309,7 +332,7 @@ void Quantizer::export_model(const std::string& model_path, const std::string& c
     state = model_->state_dict();
     for (const auto& layer : layers_)
       if ((*layer)[QuantType::Weight].enabled)
-        state.set(layer->name + ".weight", layer->module->param_value("weight").detach().clone());
+        state.set(layer->name + ".weight", exported_weight(*layer));
   }
   io::save_state_dict(state, model_path);
   if (!quantized_path.empty()) {
@@ -318,7 +341,7 @@ void Quantizer::export_model(const std::string& model_path, const std::string& c
     for (const auto& layer : layers_) {
       const QuantSpec& s = (*layer)[QuantType::Weight];
       if (!s.enabled || s.bits > 8 || !uses_qparams(QuantType::Weight)) continue;
-      const QParams& q = *layer->qparams[idx(QuantType::Weight)];
+      const QParams q = exported_weight_qparams(*layer);
       const std::string key = layer->name + ".weight";
       file.quantized.push_back(io::quantize(key, state.at(key), q.scale, q.zero_point, q.axis, s.bits, q.range.qmin,
                                             q.range.qmax, s.range.is_signed() ? DType::Int8 : DType::UInt8));

@@ -145,6 +145,13 @@ class Quantizer {
   /// The settings a quantized tensor of `type` starts from before the config_list's own
   /// (default: 8 bits, per_tensor_affine, uint).
   virtual QuantSpec default_spec(QuantType type) const;
+  /// After compress() attached the hooks (an algorithm adds its own here).
+  virtual void on_compress() {}
+  /// The weight a plain model computes with after export_model (default: the layer's effective,
+  /// fake-quantized weight) and the qparams that describe it (default: the ones last used).
+  /// QAT's Conv-BN folding exports the unfolded weight and its scales here.
+  virtual Tensor exported_weight(const QuantizedLayer& layer) const;
+  virtual QParams exported_weight_qparams(const QuantizedLayer& layer) const;
   /// Whether the values of `type` lie on a scale / zero point grid that qparams describe (the
   /// default). When not, the layer keeps no qparams for it, the calibration config has only its
   /// bits and the int8 export leaves the weight in float32.
@@ -164,6 +171,9 @@ class Quantizer {
   /// The observer options of `type` of `layer` (grid, scheme, channel axis).
   static ObserverOptions observer_options(const QuantizedLayer& layer, QuantType type);
   void require_compressed(const std::string& what) const;
+  /// Keeps a hook or parametrization an algorithm attached, so that unwrap() and the destructor
+  /// remove it with the others.
+  void keep_handle(HookHandle handle) { handles_.push_back(std::move(handle)); }
 
  private:
   void attach(QuantizedLayer& layer);

@@ -95,12 +95,17 @@
 #include "compression/quantization/qat_quantizer.h"
 #include "compression/quantization/quantizer.h"
 
-// speedup: trace to a graph IR, run it, save and load it as a model file, and (next) shrink pruned models.
+// speedup: trace to a graph IR, run it, save and load it as a model file, channel groups, and shrink pruned
+// models.
 #include "speedup/channel_groups.h"
 #include "speedup/conv_bn_pairs.h"
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 #include "speedup/graph_module.h"
+#include "speedup/mask_resolution.h"
 #include "speedup/model_file.h"
+#include "speedup/model_speedup.h"
 #include "speedup/module_factory.h"
+#include "speedup/shrink_layers.h"
+#include "speedup/speedup_report.h"
 #include "speedup/trace.h"

@@ -124,7 +124,7 @@ class Residual : public nn::Cloneable<Residual> {
     register_module("b", conv(1, 8, 1, 0, false));
     register_module("bn_b", std::make_shared<nn::BatchNorm2d>(8));
     register_module("head", conv(8, 6, 1));
-    register_module("fc", std::make_shared<nn::Linear>(4, 3));
+    register_module("fc", std::make_shared<nn::Linear>(6, 3));
   }
 
  protected:

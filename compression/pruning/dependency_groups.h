@@ -7,8 +7,11 @@
 /// without depending on speedup/.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "autograd/tensor.h"
 
 namespace shrink::compression {
 
@@ -33,5 +36,23 @@ struct DependencyGroup {
 };
 
 using DependencyGroups = std::vector<DependencyGroup>;
+
+/// Checks that every member's channel_map points into [0, channels) and that `pinned` has one
+/// entry per group channel; ValueError naming the group and member otherwise.
+void check_dependency_groups(const DependencyGroups& groups);
+
+/// Dependency-aware allocation for the channel pruners. `layers` are the pruned layers' names,
+/// `metrics` their importance per output channel (higher = kept) and `counts` how many channels
+/// each should prune. Within a group, the group channels are ranked by the sum of the metrics of
+/// the pruned layers' channels mapped to them (ties: lower index first; pinned ones never go),
+/// and a group channel is pruned, in that order, when every pruned layer covering it still has
+/// that many channels of its count left: coupled layers prune the same channels, each at most
+/// its count (so a coupled set prunes as much as its least pruned layer). Returns, per layer,
+/// its pruned channels (ascending) when it shares a group channel with another pruned layer,
+/// and nothing otherwise (the pruner's own per-layer choice stands).
+std::vector<std::optional<std::vector<std::int64_t>>> coupled_prune_channels(const DependencyGroups& groups,
+                                                                             const std::vector<std::string>& layers,
+                                                                             const std::vector<Tensor>& metrics,
+                                                                             const std::vector<std::int64_t>& counts);
 
 }  // namespace shrink::compression

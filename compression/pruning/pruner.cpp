@@ -200,8 +200,32 @@ void Pruner::update_masks() {
     }
   }
   const std::vector<std::int64_t> counts = prune_counts(metrics);
-  for (std::size_t i = 0; i < layers_.size(); ++i) apply_mask(layers_[i], make_weight_mask(layers_[i], metrics[i], counts[i]));
+  std::vector<std::optional<std::vector<std::int64_t>>> coupled(layers_.size());
+  if (!dependency_groups_.empty()) {
+    std::vector<std::string> names;
+    for (const auto& layer : layers_) names.push_back(layer.name);
+    coupled = coupled_prune_channels(dependency_groups_, names, metrics, counts);
+  }
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (!coupled[i]) {
+      apply_mask(layers_[i], make_weight_mask(layers_[i], metrics[i], counts[i]));
+      continue;
+    }
+    Tensor mask = ones_like(parameter(layers_[i], "weight"));
+    const std::int64_t unit = mask.numel() / mask.size(0);
+    for (const std::int64_t c : *coupled[i])
+      std::fill(mask.data<float>() + c * unit, mask.data<float>() + (c + 1) * unit, 0.0f);
+    apply_mask(layers_[i], mask);
+  }
   on_masks_updated();
+}
+
+void Pruner::set_dependency_groups(DependencyGroups groups) {
+  SHRINK_CHECK_T(StateError, granularity_ == MaskGranularity::OutputChannel, name_,
+                 ".set_dependency_groups: expected a channel pruner, got one that prunes single weights (dependency "
+                 "groups couple whole channels)");
+  check_dependency_groups(groups);
+  dependency_groups_ = std::move(groups);
 }
 
 void Pruner::update_epoch(std::int64_t epoch) {

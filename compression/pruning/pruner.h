@@ -36,6 +36,7 @@
 #include "autograd/hook_handle.h"
 #include "autograd/tensor.h"
 #include "compression/config_list.h"
+#include "compression/pruning/dependency_groups.h"
 #include "io/state_dict.h"
 #include "nn/module.h"
 
@@ -125,6 +126,14 @@ class Pruner {
   /// When on, units pruned by the current masks stay pruned in the next update_masks() (their
   /// metric counts as -infinity): iterative schedules prune "relative to the weights still alive".
   void set_keep_pruned(bool keep) { keep_pruned_ = keep; }
+  /// Dependency-aware allocation for channel pruners (L1Norm, L2Norm, FPGM, Slim, Taylor, APoZ,
+  /// MeanActivation): from the next update_masks() on, pruned layers whose output channels are
+  /// coupled (a residual add, a BatchNorm after a conv...) prune the same channels, chosen by
+  /// the sum of their metrics (compression::coupled_prune_channels). The groups come from the
+  /// traced model: `speedup::dependency_groups(speedup::trace(model, x), model)`. Each layer
+  /// prunes at most its own count; grouped convs are evened out by speedup, not here. Empty
+  /// groups turn it off. StateError for an element pruner; ValueError for inconsistent groups.
+  void set_dependency_groups(DependencyGroups groups);
 
  protected:
   Pruner(std::string name, nn::ModulePtr model, ConfigList config, ConfigRules rules, MaskGranularity granularity);
@@ -174,6 +183,7 @@ class Pruner {
   bool compressed_ = false;
   bool unwrapped_ = false;
   bool keep_pruned_ = false;
+  DependencyGroups dependency_groups_;
 };
 
 }  // namespace shrink::compression

@@ -12,6 +12,7 @@
 // The last line is a summary: float top-1, quantized top-1, the difference, and the top-1 of the
 // model rebuilt from the int8 file.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -21,8 +22,13 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "compression/config_list.h"
+#include "compression/quantization/bnn_quantizer.h"
+#include "compression/quantization/dorefa_quantizer.h"
+#include "compression/quantization/lsq_quantizer.h"
+#include "compression/quantization/naive_quantizer.h"
 #include "compression/quantization/ptq_quantizer.h"
 #include "compression/quantization/qat_quantizer.h"
+#include "speedup/conv_bn_pairs.h"
 #include "examples/cli.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
@@ -37,10 +43,22 @@ using namespace shrink;
 
 namespace {
 
+const std::vector<std::string> kMethods = {"qat", "ptq", "naive", "dorefa", "bnn", "lsq"};
+
+/// The quantizer `method` names; with `fold_bn`, QAT folds every Conv-BN pair of the model.
 std::unique_ptr<compression::Quantizer> make(const std::string& method, nn::ModulePtr model,
-                                             const compression::ConfigList& config) {
-  if (method == "qat") return std::make_unique<compression::QATQuantizer>(std::move(model), config);
-  return std::make_unique<compression::PTQQuantizer>(std::move(model), config);
+                                             const compression::ConfigList& config, bool fold_bn = false) {
+  using namespace compression;
+  if (method == "qat") {
+    QATOptions options;
+    if (fold_bn) options.fold_bn = speedup::conv_bn_pairs(*model, zeros({1, 1, 28, 28}));
+    return std::make_unique<QATQuantizer>(std::move(model), config, options);
+  }
+  if (method == "ptq") return std::make_unique<PTQQuantizer>(std::move(model), config);
+  if (method == "naive") return std::make_unique<NaiveQuantizer>(std::move(model), config);
+  if (method == "dorefa") return std::make_unique<DoReFaQuantizer>(std::move(model), config);
+  if (method == "bnn") return std::make_unique<BNNQuantizer>(std::move(model), config);
+  return std::make_unique<LSQQuantizer>(std::move(model), config);
 }
 
 }  // namespace
@@ -49,6 +67,7 @@ int main(int argc, char** argv) {
   std::string model_name = "vgg_small";
   std::string weights;
   std::string method = "ptq";
+  bool fold_bn = false;
   std::string config_path;
   int dense_epochs = 3;
   int epochs = 2;
@@ -71,12 +90,15 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_name, "Zoo model")->check(CLI::IsMember(models::names()))->capture_default_str();
   app.add_option("--weights", weights, "Load the float weights from this HDF5 file instead of training")
       ->check(CLI::ExistingFile);
-  app.add_option("--method", method, "qat or ptq")->check(CLI::IsMember({"qat", "ptq"}))->capture_default_str();
+  app.add_option("--method", method, "Quantizer: qat, ptq (calibrate and freeze), naive, dorefa, bnn, lsq (trained)")
+      ->check(CLI::IsMember(kMethods))
+      ->capture_default_str();
+  app.add_flag("--fold-bn", fold_bn, "qat: fold every Conv2d -> BatchNorm2d pair while training");
   app.add_option("--config", config_path, "config_list JSON file (examples/configs/); required");
   app.add_option("--dense-epochs", dense_epochs, "Float training epochs (without --weights)")
       ->check(examples::positive())
       ->capture_default_str();
-  app.add_option("--epochs", epochs, "qat: quantization-aware fine-tuning epochs")
+  app.add_option("--epochs", epochs, "Every method but ptq: quantization-aware fine-tuning epochs")
       ->check(examples::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--calibration-images", calibration_images, "ptq: training images the observers see")
@@ -86,7 +108,7 @@ int main(int argc, char** argv) {
   app.add_option("--dense-lr", dense_lr, "Float training learning rate (cosine-annealed to 0)")
       ->check(examples::positive())
       ->capture_default_str();
-  app.add_option("--lr", lr, "qat: fine-tuning learning rate (cosine-annealed to 0)")
+  app.add_option("--lr", lr, "Fine-tuning learning rate (cosine-annealed to 0)")
       ->check(examples::positive())
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
@@ -111,7 +133,8 @@ int main(int argc, char** argv) {
   try {
     model = models::create(model_name);
     config = compression::ConfigList::from_file(config_path);
-    make(method, model->clone(), config)->compress();  // a dry run: the config_list is checked before training
+    if (fold_bn && method != "qat") return examples::usage_error(app, "--fold-bn: expected --method qat, got " + method);
+    make(method, model->clone(), config, fold_bn)->compress();  // a dry run: the config_list is checked before training
   } catch (const Error& e) {
     return examples::usage_error(app, e.what());
   }
@@ -141,10 +164,14 @@ int main(int argc, char** argv) {
     }
     const double float_accuracy = examples::evaluate(*model, test_loader, "  float test");
 
-    optim::SGD optimizer(model->named_parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
-    optim::CosineAnnealingLR scheduler(optimizer, std::max(epochs, 1));
-    auto quantizer = make(method, model, config);
+    auto quantizer = make(method, model, config, fold_bn);
     quantizer->compress();
+    // LSQ's learned scales train with the weights (no weight decay on them).
+    std::vector<optim::ParamGroup> groups{{model->named_parameters(), {}}};
+    if (auto* lsq = dynamic_cast<compression::LSQQuantizer*>(quantizer.get()))
+      groups.push_back({lsq->named_parameters(), {{"weight_decay", 0.0}}});
+    optim::SGD optimizer(groups, optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
+    optim::CosineAnnealingLR scheduler(optimizer, std::max(epochs, 1));
     if (auto* ptq = dynamic_cast<compression::PTQQuantizer*>(quantizer.get())) {
       auto calibration_set = examples::first(std::make_shared<data::FashionMNIST>(root, true), calibration_images);
       data::DataLoader calibration_loader(calibration_set, {.batch_size = 100, .transform = normalize});
@@ -157,7 +184,7 @@ int main(int argc, char** argv) {
       for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
         train_loader.set_epoch(dense_epochs + epoch);
         examples::train_epoch(*model, train_loader, optimizer,
-                              "qat " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
+                              method + " " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
                               {.after_step = [&] { quantizer->step(); }});
         scheduler.step();
       }
@@ -170,17 +197,25 @@ int main(int argc, char** argv) {
                     static_cast<double>(std::filesystem::file_size(out)));
 
     // A fresh model from the int8 file, with the activations quantized by the calibration config.
+    // DoReFa quantizes weights only, and its exported weights are final (quantizing them again
+    // would move them): the plain model is the whole of it.
     nn::ModulePtr rebuilt = models::create(model_name);
     rebuilt->load_state_dict(io::load_quantized(int8_out));
-    auto frozen = make(method, rebuilt, config);
-    frozen->compress();
-    frozen->load_calibration_config(calibration_out);
+    std::unique_ptr<compression::Quantizer> frozen;
+    if (method != "dorefa") {
+      frozen = make(method, rebuilt, config);  // the export is unfolded: no --fold-bn here
+      frozen->compress();
+      frozen->load_calibration_config(calibration_out);
+    }
     const double rebuilt_accuracy = examples::evaluate(*rebuilt, test_loader, "  int8 file test");
-    std::printf("summary: %s %s: float top-1 %.2f%%, quantized top-1 %.2f%% (%+.2f points), from the int8 file "
+    std::printf("summary: %s %s%s: float top-1 %.2f%%, quantized top-1 %.2f%% (%+.2f points), from the int8 file "
                 "%.2f%%\n",
-                model_name.c_str(), method.c_str(), 100.0 * float_accuracy, 100.0 * quantized_accuracy,
-                100.0 * (quantized_accuracy - float_accuracy), 100.0 * rebuilt_accuracy);
-    if (rebuilt_accuracy != quantized_accuracy) {
+                model_name.c_str(), method.c_str(), fold_bn ? " (Conv-BN folded)" : "", 100.0 * float_accuracy,
+                100.0 * quantized_accuracy, 100.0 * (quantized_accuracy - float_accuracy), 100.0 * rebuilt_accuracy);
+    // The export computes what the quantized model computed; unfolding a folded conv moves float
+    // rounding, which may flip an image or two.
+    const double allowed = fold_bn ? 0.001 : 0.0;
+    if (std::abs(rebuilt_accuracy - quantized_accuracy) > allowed) {
       std::cerr << "quantize_fmnist: the model rebuilt from the int8 file does not compute what the quantized model "
                    "computed\n";
       return 1;

@@ -127,7 +127,7 @@ class Tracer {
     for (Node* d : deps) g.inputs.push_back(index_.at(d));
     if (n == input_.get()) {
       g.kind = NodeKind::Input;
-      g.name = "input";
+      g.name = fresh_name("input");
     } else if (const auto it = by_output_.find(n); it != by_output_.end()) {
       const Call& call = calls[it->second];
       check_call_is_closed(call);
@@ -145,12 +145,24 @@ class Tracer {
       g.target = n->op;
       g.attrs = n->attrs;
       g.scope = n->scope;
-      const int count = op_counts_[n->op]++;
-      g.name = count == 0 ? n->op : n->op + "_" + std::to_string(count);
+      g.name = fresh_name(n->op);
     }
     index_.emplace(n, static_cast<int>(nodes_.size()));
     sequence_.push_back(n == input_.get() ? 0 : n->sequence);
     nodes_.push_back(std::move(g));
+  }
+
+  /// `base`, then "<base>_1", "<base>_2", ...: the first not yet given and not the name of a
+  /// called leaf module (module nodes are named by their modules, which may be called "relu" or
+  /// "input" too).
+  std::string fresh_name(const std::string& base) {
+    for (int& count = op_counts_[base];; ++count) {
+      std::string name = count == 0 ? base : base + "_" + std::to_string(count);
+      if (!leaf_scopes().count(name)) {
+        ++count;
+        return name;
+      }
+    }
   }
 
   const std::map<std::string, std::string>& leaf_scopes() {

@@ -116,6 +116,33 @@ TEST(Trace, KeepsIdentityCallsAndNamesRepeatedCalls) {
   EXPECT_EQ(max_abs_diff(model(x), gm(x)), 0.0f);
 }
 
+/// Leaf modules named like the functional ops the forward also runs, and like the input node.
+class OpNamedLeaves : public nn::Cloneable<OpNamedLeaves> {
+ public:
+  OpNamedLeaves() : Cloneable("OpNamedLeaves") {
+    register_module("input", std::make_shared<nn::Linear>(4, 4));
+    register_module("relu", std::make_shared<nn::ReLU>());
+    register_module("relu_1", std::make_shared<nn::Identity>());
+  }
+
+ protected:
+  Tensor forward(const Tensor& x) override {
+    const Tensor h = (*child("input"))(x);
+    return (*child("relu_1"))((*child("relu"))(relu(h) + h));
+  }
+};
+
+TEST(Trace, FunctionAndInputNodesAreNamedApartFromLeafModulesOfTheSameName) {
+  OpNamedLeaves model;
+  const Graph g = trace(model, zeros({1, 4}));
+  std::vector<std::string> names;
+  for (const GraphNode& n : g.nodes) names.push_back(n.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"input_1", "input", "relu_2", "add", "relu", "relu_1"})) << g.to_string();
+  GraphModule gm(model, graph_from_json(graph_to_json(g)));
+  const Tensor x = randn({3, 4});
+  EXPECT_EQ(max_abs_diff(model(x), gm(x)), 0.0f);
+}
+
 class ConstantInput : public nn::Cloneable<ConstantInput> {
  public:
   ConstantInput() : Cloneable("ConstantInput") { register_module("fc", std::make_shared<nn::Linear>(4, 4)); }

@@ -6,7 +6,8 @@
 //       batch and the model's eval-mode logits for it to <io.h5> (datasets "input", "logits").
 //   interop_tool save_model <model> <seed> <model.h5> <io.h5>
 //       the same model as `save`, written as a model file (io::save_model, traced on a batch of
-//       one), with the same <io.h5>.
+//       one), with the same <io.h5>. <model> may also be "every_op", the test model of
+//       tests/speedup/every_op_model.h (every replayable op and every layer type).
 //   interop_tool logits <model> <weights.h5> <input.h5> <out.h5>
 //       builds <model>, loads <weights.h5> (e.g. a PyTorch state_dict written with h5py) with
 //       nn::load_weights, and writes the eval-mode logits of the dataset "input" of <input.h5>
@@ -21,6 +22,7 @@
 #include "nn/checkpoint.h"
 #include "nn/models/registry.h"
 #include "speedup/model_file.h"
+#include "tests/speedup/every_op_model.h"
 
 using namespace shrink;
 
@@ -31,6 +33,12 @@ int usage() {
                "       interop_tool save_model <model> <seed> <model.h5> <io.h5>\n"
                "       interop_tool logits <model> <weights.h5> <input.h5> <out.h5>\n";
   return 2;
+}
+
+/// Zoo model `name`, or "every_op": the test model holding every replayable op and layer type.
+nn::ModulePtr create_model(const std::string& name) {
+  if (name == "every_op") return std::make_shared<testing::EveryOpModel>();
+  return models::create(name);
 }
 
 Tensor eval_logits(nn::Module& model, const Tensor& input) {
@@ -48,7 +56,7 @@ int main(int argc, char** argv) {
     if (command == "save" || command == "save_model") {
       const std::uint64_t seed = std::stoull(argv[3]);
       manual_seed(seed);
-      nn::ModulePtr model = models::create(model_name);
+      nn::ModulePtr model = create_model(model_name);
       Generator gen(seed + 1000);
       {
         // Non-trivial running statistics (and num_batches_tracked = 3) for the models with BN.

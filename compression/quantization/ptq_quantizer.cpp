@@ -1,7 +1,11 @@
 // PTQQuantizer: observe during calibration, then freeze.
 #include "compression/quantization/ptq_quantizer.h"
 
+#include <map>
+
 #include "autograd/error.h"
+#include "autograd/ops.h"
+#include "nn/modules/conv.h"
 #include "autograd/grad_mode.h"
 #include "compression/quantization/fake_quant.h"
 
@@ -48,6 +52,57 @@ void PTQQuantizer::end_calibration() {
   }
   calibrating_ = false;
   calibrated_ = true;
+}
+
+std::int64_t PTQQuantizer::correct_bias(const std::function<void()>& run_batches) {
+  SHRINK_CHECK_T(StateError, calibrated_, name(), ".correct_bias: calibrate first (the error is measured with the "
+                 "frozen quantization)");
+  struct Error {
+    Tensor sum;  // per output channel, over batches
+    std::int64_t count = 0;
+  };
+  std::map<QuantizedLayer*, Error> errors;
+  std::vector<HookHandle> hooks;
+  for (const auto& layer : layers()) {
+    nn::Module& m = *layer->module;
+    if (!(*layer)[QuantType::Weight].enabled || !m.has_param("bias") || (layer->type != "Conv2d" && layer->type != "Linear"))
+      continue;
+    QuantizedLayer* l = layer.get();
+    errors[l] = Error{zeros({m.param("bias").numel()}), 0};
+    hooks.push_back(m.register_forward_hook([this, l, &errors](nn::Module& mod, const Tensor& x, const Tensor&) {
+      NoGradGuard no_grad;
+      // The weight the quantization receives: after a pruning mask, if any.
+      Tensor w = mod.param("weight");
+      if (mod.has_buffer("weight_mask")) w = mul(w, mod.buffer("weight_mask"));
+      const Tensor wq = fake_quantize(w, *l->qparams[0]);
+      Tensor diff;
+      if (const auto* conv = mod.as<nn::Conv2d>()) {
+        const Tensor full = sub(conv2d(x, w, Tensor(), conv->params()), conv2d(x, wq, Tensor(), conv->params()));
+        diff = sum(full, {0, 2, 3});
+        errors[l].count += full.size(0) * full.size(2) * full.size(3);
+      } else {
+        const Tensor full = sub(linear(x, w), linear(x, wq));
+        diff = sum(reshape(full, {-1, full.size(-1)}), {0});
+        errors[l].count += full.numel() / full.size(-1);
+      }
+      errors[l].sum = add(errors[l].sum, diff);
+    }));
+  }
+  try {
+    run_batches();
+  } catch (...) {
+    for (auto& h : hooks) h.remove();
+    throw;
+  }
+  for (auto& h : hooks) h.remove();
+  NoGradGuard no_grad;
+  std::int64_t corrected = 0;
+  for (auto& [layer, e] : errors) {
+    if (e.count == 0) continue;
+    layer->module->param("bias").add_(div(e.sum, static_cast<float>(e.count)));
+    ++corrected;
+  }
+  return corrected;
 }
 
 void PTQQuantizer::calibrate(const std::function<void()>& run_batches) {

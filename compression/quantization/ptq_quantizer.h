@@ -34,6 +34,12 @@ class PTQQuantizer : public Quantizer {
   void end_calibration();
   /// begin_calibration(), `run_batches()`, end_calibration().
   void calibrate(const std::function<void()>& run_batches);
+  /// Bias correction (Nagel et al. 2019, "empirical"): runs `run_batches()` once more and adds
+  /// to the bias of every Conv2d / Linear with a quantized weight the mean, per output channel,
+  /// of the error its weight quantization makes on those batches: F(x, W) − F(x, fq(W)) for the
+  /// layer's actual (already quantized upstream) input x. Layers without a bias are left as
+  /// they are. StateError before calibration. Returns how many biases were corrected.
+  std::int64_t correct_bias(const std::function<void()>& run_batches);
   bool is_calibrating() const { return calibrating_; }
   bool is_calibrated() const { return calibrated_; }
 

@@ -79,11 +79,44 @@ TEST(PTQQuantizer, CalibrationConfigReproducesTheOutputsOnAFreshModel) {
   EXPECT_TRUE(tensors_identical((*model)(x).detach(), (*other)(x).detach()));
 }
 
+TEST(PTQQuantizer, BiasCorrectionRemovesTheMeanOutputErrorOfTheWeightQuantization) {
+  nn::ModulePtr model = small_model(), plain = small_model();
+  plain->eval();
+  PTQQuantizer q(model, ConfigList::parse(R"([{"op_types": ["Conv2d", "Linear"], "quant_types": ["weight"],
+                                              "quant_bits": 3, "quant_scheme": "per_tensor_affine"}])"));
+  q.compress();
+  const std::vector<Tensor> batches = {randn({8, 2, 5, 5}), randn({8, 2, 5, 5})};
+  auto run = [&] {
+    for (const Tensor& b : batches) (*model)(b);
+  };
+  q.calibrate(run);
+  // The first layer's mean error per channel over the batches, before and after.
+  auto mean_error = [&] {
+    NoGradGuard no_grad;
+    Tensor total = zeros({4});
+    for (const Tensor& b : batches)
+      total = add(total, mean(sub((*plain->find_module("0"))(b), (*model->find_module("0"))(b)), {0, 2, 3}));
+    return div(total, 2.0f);
+  };
+  const Tensor before = mean_error();
+  EXPECT_EQ(q.correct_bias(run), 2);
+  const Tensor after = mean_error();
+  float worst_before = 0, worst_after = 0;
+  for (std::int64_t c = 0; c < 4; ++c) {
+    worst_before = std::max(worst_before, std::abs(before.data<float>()[c]));
+    worst_after = std::max(worst_after, std::abs(after.data<float>()[c]));
+  }
+  EXPECT_GT(worst_before, 1e-3f);
+  EXPECT_LT(worst_after, 1e-5f) << worst_before;
+}
+
 TEST(PTQQuantizer, MisuseIsAStateErrorThatSaysWhatToDo) {
   nn::ModulePtr model = small_model();
   PTQQuantizer q(model, ConfigList::parse(kConfig));
   EXPECT_EQ(error_of<StateError>([&] { q.begin_calibration(); }),
             "PTQQuantizer.begin_calibration: call compress() first");
+  EXPECT_EQ(error_of<StateError>([&] { q.correct_bias([] {}); }),
+            "PTQQuantizer.correct_bias: calibrate first (the error is measured with the frozen quantization)");
   q.compress();
   EXPECT_EQ(error_of<StateError>([&] { q.end_calibration(); }),
             "PTQQuantizer.end_calibration: call begin_calibration() first");

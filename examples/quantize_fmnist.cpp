@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   std::string weights;
   std::string method = "ptq";
   bool fold_bn = false;
+  bool bias_correction = false;
   std::string config_path;
   int dense_epochs = 3;
   int epochs = 2;
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(kMethods))
       ->capture_default_str();
   app.add_flag("--fold-bn", fold_bn, "qat: fold every Conv2d -> BatchNorm2d pair while training");
+  app.add_flag("--bias-correction", bias_correction,
+               "ptq: after calibrating, add each layer's mean weight-quantization error to its bias");
   app.add_option("--config", config_path, "config_list JSON file (examples/configs/); required");
   app.add_option("--dense-epochs", dense_epochs, "Float training epochs (without --weights)")
       ->check(examples::positive())
@@ -134,6 +137,8 @@ int main(int argc, char** argv) {
     model = models::create(model_name);
     config = compression::ConfigList::from_file(config_path);
     if (fold_bn && method != "qat") return examples::usage_error(app, "--fold-bn: expected --method qat, got " + method);
+    if (bias_correction && method != "ptq")
+      return examples::usage_error(app, "--bias-correction: expected --method ptq, got " + method);
     make(method, model->clone(), config, fold_bn)->compress();  // a dry run: the config_list is checked before training
   } catch (const Error& e) {
     return examples::usage_error(app, e.what());
@@ -175,11 +180,15 @@ int main(int argc, char** argv) {
     if (auto* ptq = dynamic_cast<compression::PTQQuantizer*>(quantizer.get())) {
       auto calibration_set = examples::first(std::make_shared<data::FashionMNIST>(root, true), calibration_images);
       data::DataLoader calibration_loader(calibration_set, {.batch_size = 100, .transform = normalize});
-      ptq->calibrate([&] {
+      auto run_calibration = [&] {
         NoGradGuard no_grad;
         for (const data::Batch& batch : calibration_loader) (*model)(batch.data);
-      });
+      };
+      ptq->calibrate(run_calibration);
       std::printf("calibrated on %lld training images\n", static_cast<long long>(calibration_set->size()));
+      if (bias_correction)
+        std::printf("bias correction on the same images: %lld biases corrected\n",
+                    static_cast<long long>(ptq->correct_bias(run_calibration)));
     } else {
       for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
         train_loader.set_epoch(dense_epochs + epoch);

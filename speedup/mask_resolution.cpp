@@ -82,8 +82,8 @@ KeepPlan resolve_masks(const ChannelGroups& groups, const io::StateDict& masks, 
         continue;
       alive.assign(layer.out_classes.size(), true);
     }
-    SHRINK_CHECK(alive.size() == layer.out_classes.size(), "ModelSpeedup: mask '", key, "': expected ",
-                 layer.out_classes.size(), " output channels, got ", alive.size());
+    SHRINK_CHECK_T(InternalError, alive.size() == layer.out_classes.size(), "ModelSpeedup: mask '", key, "': expected ",
+                   layer.out_classes.size(), " output channels, got ", alive.size());
     for (std::size_t c = 0; c < alive.size(); ++c) ++(alive[c] ? keep_votes : prune_votes)[layer.out_classes[c]];
   }
   KeepPlan plan;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "autograd/generator.h"
@@ -167,6 +168,53 @@ TEST(ChannelGroups, AModuleWithoutARuleIsAnErrorNamingTheModule) {
             "none; module types with rules: AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, "
             "Flatten, GELU, Identity, LeakyReLU, Linear, MaxPool2d, ReLU, ReLU6, Sigmoid, Tanh. Hint: speedup cannot "
             "tell which channels this module couples; express it with supported ops or leave the model unshrunk");
+}
+
+/// conv(1->4, 3x3) then `tail` (a functional expression) then a Linear(`features`, 2).
+class ConvThen : public nn::Cloneable<ConvThen> {
+ public:
+  ConvThen(std::function<Tensor(const Tensor&)> tail, std::int64_t features)
+      : Cloneable("ConvThen"), tail_(std::move(tail)) {
+    register_module("conv", std::make_shared<nn::Conv2d>(1, 4, 3));
+    register_module("fc", std::make_shared<nn::Linear>(features, 2));
+  }
+
+ protected:
+  Tensor forward(const Tensor& x) override { return (*child("fc"))(tail_((*child("conv"))(x))); }
+
+ private:
+  std::function<Tensor(const Tensor&)> tail_;
+};
+
+std::string groups_error(std::function<Tensor(const Tensor&)> tail, std::int64_t features) {
+  ConvThen model(std::move(tail), features);
+  const Graph graph = trace(model, zeros({1, 1, 8, 8}));
+  return error_of<ValueError>([&] { ChannelGroups(graph, model); });
+}
+
+TEST(ChannelGroups, OpsThatMixChannelsAreErrorsNamingTheNode) {
+  EXPECT_EQ(groups_error([](const Tensor& h) { return flatten(mean(h, {1}), 1); }, 36),
+            "channel_groups: node 'mean' (op 'mean' at top level): expected a reduction over spatial dims (2 and "
+            "later) only, got one over the batch or channel dim, which has no channel rule");
+  EXPECT_EQ(groups_error([](const Tensor& h) { return flatten(h, 2); }, 36),
+            "channel_groups: node 'fc' (module 'fc', Linear): expected a Linear on [N, features], got input [1, 4, 36] "
+            "(features are not dim 1). Hint: flatten to [N, F] first");
+  EXPECT_EQ(groups_error(
+                [](const Tensor& h) {
+                  return reshape(flatten(h, 0, 1), {1, 144});
+                },
+                144),
+            "channel_groups: node 'flatten' (op 'flatten' at top level): expected flatten from dim 1 or later, got "
+            "start_dim 0 (the batch dim would be merged)");
+}
+
+TEST(ChannelGroups, LookupsOfUnknownLayersAndElementsAreIndexErrors) {
+  testmodels::FlattenLinear model;
+  const ChannelGroups g = groups_of(model, {1, 1, 8, 8});
+  EXPECT_EQ(error_of<IndexError>([&] { g.layer("conv9"); }),
+            "ChannelGroups::layer: expected a Conv2d, Linear or BatchNorm the graph calls, got 'conv9'");
+  EXPECT_EQ(error_of<IndexError>([&] { g.class_of(1, 4); }),
+            "ChannelGroups::class_of: expected a value in [0, 5) and one of its channels, got (1, 4)");
 }
 
 TEST(ChannelGroups, EveryZooModelHasRulesForAllItsOps) {

@@ -95,6 +95,9 @@
 #include "compression/quantization/qat_quantizer.h"
 #include "compression/quantization/quantizer.h"
 
+// compression/distillation: the KD, L2-feature and FSP losses and the Distiller.
+#include "compression/distillation/losses.h"
+
 // speedup: trace to a graph IR, run it, save and load it as a model file, channel groups, and shrink pruned
 // models.
 #include "speedup/channel_groups.h"

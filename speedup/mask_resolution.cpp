@@ -106,18 +106,23 @@ KeepPlan resolve_masks(const ChannelGroups& groups, const io::StateDict& masks, 
         changed |= keep(plan.kept, out, 0);
       }
       if (!layer.produces()) continue;
-      const i64 have = static_cast<i64>(plan.kept_indices(out).size());
-      changed |= keep_at_least(plan.kept, out, 0, count, std::min(count, (have + round_to - 1) / round_to * round_to));
-      if (layer.groups > 1) {
-        const i64 per = count / layer.groups;
-        i64 most = 0;
-        for (i64 g = 0; g < layer.groups; ++g) {
-          i64 k = 0;
-          for (i64 c = g * per; c < (g + 1) * per; ++c) k += plan.kept[static_cast<std::size_t>(out[c])];
-          most = std::max(most, k);
-        }
-        for (i64 g = 0; g < layer.groups; ++g) changed |= keep_at_least(plan.kept, out, g * per, (g + 1) * per, most);
+      if (layer.groups == 1) {
+        const i64 have = static_cast<i64>(plan.kept_indices(out).size());
+        changed |=
+            keep_at_least(plan.kept, out, 0, count, std::min(count, (have + round_to - 1) / round_to * round_to));
+        continue;
       }
+      // Grouped: every group keeps k channels, k the most any group keeps, raised until
+      // groups · k is a multiple of round_to (or k is the whole group).
+      const i64 per = count / layer.groups;
+      i64 k = 0;
+      for (i64 g = 0; g < layer.groups; ++g) {
+        i64 n = 0;
+        for (i64 c = g * per; c < (g + 1) * per; ++c) n += plan.kept[static_cast<std::size_t>(out[c])];
+        k = std::max(k, n);
+      }
+      while (k < per && (layer.groups * k) % round_to != 0) ++k;
+      for (i64 g = 0; g < layer.groups; ++g) changed |= keep_at_least(plan.kept, out, g * per, (g + 1) * per, k);
     }
   }
   return plan;

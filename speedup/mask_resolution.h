@@ -16,7 +16,8 @@
 /// Then, until nothing changes (each step only adds kept channels): every layer keeps at least
 /// one output channel (channel 0, with a warning), a Conv2d/Linear keeps a multiple of
 /// `round_to` channels (or all; the lowest-index removed channels come back first), and a
-/// grouped conv keeps as many output channels in every group (the lowest-index ones come back).
+/// grouped conv keeps as many output channels in every group, k per group with groups · k a
+/// multiple of `round_to` where k can reach that (the lowest-index ones come back).
 
 #include <cstdint>
 #include <string>

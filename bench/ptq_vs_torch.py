@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Post-training int8 quantization side by side: the same trained float weights, the same 1,000
+calibration images (the first of Fashion-MNIST's training set, no augmentation), the 10,000 test
+images, through PyTorch's eager-mode PTQ (Debian's python3-torch 1.13) and through Shrink's
+PTQQuantizer (bench/ptq_accuracy) with the equivalent observers and with every other observer.
+
+  /usr/bin/python3 bench/ptq_vs_torch.py build/bench/ptq_accuracy --weights vgg_small.h5
+                                         [--model vgg_small] [--threads 2] [--calibration-images 1000]
+
+PyTorch: the zoo model of tests/reference/models.py with the HDF5 state_dict loaded, eval mode,
+conv-bn-relu fused (torch.ao.quantization.fuse_modules: the BatchNorm folded into the conv), wrapped
+in QuantStub / DeQuantStub, `get_default_qconfig('onednn')` with torch.backends.quantized.engine =
+'onednn' (the engine this build has besides qnnpack; its qconfig quantizes activations on the full
+uint8 range, no reduce_range): activations per tensor, affine, quint8 [0, 255], HistogramObserver;
+weights per channel, symmetric, qint8 [-128, 127], PerChannelMinMaxObserver. prepare, calibrate,
+convert, then the int8 model (quantized::conv2d_relu / linear on onednn) is evaluated. Where it
+quantizes activations: the QuantStub's output (the image), the output of every fused block (after
+its ReLU, before any max pool: pooling a quantized tensor keeps its qparams) and the output of the
+last Linear (the logits). A second PyTorch row uses MinMaxObserver (quint8) for the activations.
+
+Shrink: the closest config_list ("equivalent"): on every Conv2d and Linear the weight per channel,
+symmetric, int8 [-128, 127] (int_full) with min_max, and the input per tensor, affine, uint8
+[0, 255] with `histogram` (PyTorch's HistogramObserver); the last Linear also quantizes its output
+(the logits). Shrink's quantizers select Conv2d and Linear only, so an activation is quantized at
+the input of the next Conv2d/Linear. For vgg_small these are the same tensors as PyTorch's except
+after the three max pools: Shrink observes the pooled tensor, PyTorch the tensor before the pool
+(the same values are then quantized — max pooling commutes with a monotone quantization — but the
+observers see different statistics). The weight of Shrink's convs is quantized before the
+BatchNorm, PyTorch's after folding it in: per channel and symmetric, the grid scales with the
+channel, so the integers are the same up to float rounding. PyTorch computes in integers (int32
+accumulation, the bias added in float and requantized by onednn), Shrink simulates in float32.
+Then every other observer for the activations (Paddle's abs_max family is symmetric and signed by
+definition: those rows quantize activations per tensor, symmetric, int8 [-128, 127]), and weight
+observers other than min_max with histogram activations.
+"""
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+import side_by_side
+import torch_baseline
+
+REFERENCE = os.path.join(side_by_side.HERE, '..', 'tests', 'reference')
+DATA = '/usr/share/datasets/fashion-mnist'
+MEAN, STD = np.float32(0.2860), np.float32(0.3530)  # examples/fmnist.h
+
+# Per model: the modules fused by fuse_modules (conv-bn-relu, conv-relu, linear-relu) and the last
+# Linear, whose output PyTorch quantizes.
+MODELS = {
+    'vgg_small': {'fuse': [[f'features.{i}', f'features.{i + 1}', f'features.{i + 2}'] for i in (0, 3, 7, 10, 14, 17)],
+                  'last': 'classifier'},
+    'naive': {'fuse': [['conv1', 'relu1'], ['conv2', 'relu2'], ['fc1', 'relu3']], 'last': 'fc2'},
+}
+
+ACTIVATION_OBSERVERS = ['histogram', 'min_max', 'moving_average_min_max', 'percentile', 'mse']
+PADDLE_ACTIVATION_OBSERVERS = ['abs_max', 'range_abs_max', 'moving_average_abs_max']
+WEIGHT_OBSERVERS = ['mse', 'percentile', 'channel_wise_abs_max']
+
+
+def images(train, n=0):
+    """Fashion-MNIST images normalised as examples/fmnist.h ((x/255 − mean)/std in float32) and labels."""
+    prefix = 'train' if train else 't10k'
+    with gzip.open(os.path.join(DATA, f'{prefix}-images-idx3-ubyte.gz')) as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(os.path.join(DATA, f'{prefix}-labels-idx1-ubyte.gz')) as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    if n:
+        x, y = x[:n], y[:n]
+    return (x.astype(np.float32) / np.float32(255) - MEAN) / STD, y
+
+
+def shrink_configs(model):
+    """[{'name', 'config_list'}]: the equivalent config, then the other observers."""
+    def dicts(act_observer, weight_observer='min_max', act_scheme='per_tensor_affine', act_dtype='uint',
+              logits=True):
+        settings = {'quant_bits': 8,
+                    'quant_scheme': {'weight': 'per_channel_symmetric', 'input': act_scheme, 'output': act_scheme},
+                    'quant_dtype': {'weight': 'int_full', 'input': act_dtype, 'output': act_dtype},
+                    'observer': {'weight': weight_observer, 'input': act_observer, 'output': act_observer}}
+        out = [dict(op_types=['Conv2d', 'Linear'], quant_types=['weight', 'input'], **settings)]
+        if logits:  # a later dict wins for the layers it selects
+            out.append(dict(op_names=[MODELS[model]['last']], quant_types=['weight', 'input', 'output'], **settings))
+        return out
+
+    configs = [{'name': 'equivalent: histogram act, min_max weight', 'config_list': dicts('histogram')},
+               {'name': 'same, logits not quantized', 'config_list': dicts('histogram', logits=False)}]
+    for o in ACTIVATION_OBSERVERS[1:]:
+        configs.append({'name': f'{o} act', 'config_list': dicts(o)})
+    for o in PADDLE_ACTIVATION_OBSERVERS:
+        configs.append({'name': f'{o} act (symmetric int8)',
+                        'config_list': dicts(o, act_scheme='per_tensor_symmetric', act_dtype='int_full')})
+    for o in WEIGHT_OBSERVERS:
+        configs.append({'name': f'histogram act, {o} weight', 'config_list': dicts('histogram', weight_observer=o)})
+    return configs
+
+
+def torch_ptq(model_name, weights, calibration_images, test_limit, engine, activation_observer=None):
+    """Top-1 of the float model and of PyTorch's converted int8 model."""
+    import h5py
+    import torch
+    import torch.ao.quantization as tq
+    sys.path.insert(0, REFERENCE)
+    import models
+
+    def top1(m, x, y):
+        with torch.no_grad():
+            correct = sum(int((m(torch.from_numpy(x[i:i + 500])).argmax(1).numpy() == y[i:i + 500]).sum())
+                          for i in range(0, len(x), 500))
+        return correct / len(x)
+
+    model = models.ZOO[model_name]()
+    with h5py.File(weights, 'r') as f:
+        state = {k: torch.from_numpy(np.asarray(f[k][()])) for k in f}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith('num_batches_tracked')]
+    if missing or unexpected:
+        raise SystemExit(f'{weights}: expected the state_dict of {model_name}, missing {missing}, unexpected {unexpected}')
+    model.eval()
+    x_test, y_test = images(False, test_limit)
+    float_top1 = top1(model, x_test, y_test)
+
+    torch.backends.quantized.engine = engine
+    fused = tq.fuse_modules(model, MODELS[model_name]['fuse']) if MODELS[model_name]['fuse'] else model
+    wrapped = torch.nn.Sequential(tq.QuantStub(), fused, tq.DeQuantStub()).eval()
+    qconfig = tq.get_default_qconfig(engine)
+    if activation_observer is not None:
+        qconfig = tq.QConfig(activation=activation_observer, weight=qconfig.weight)
+    wrapped.qconfig = qconfig
+    tq.prepare(wrapped, inplace=True)
+    x_cal, _ = images(True, calibration_images)
+    with torch.no_grad():
+        for i in range(0, len(x_cal), 100):
+            wrapped(torch.from_numpy(x_cal[i:i + 100]))
+    tq.convert(wrapped, inplace=True)
+    return float_top1, top1(wrapped, x_test, y_test)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('ptq_accuracy')
+    ap.add_argument('--weights', required=True)
+    ap.add_argument('--model', default='vgg_small', choices=sorted(MODELS))
+    ap.add_argument('--threads', type=int, default=int(os.environ.get('OMP_NUM_THREADS', os.cpu_count())))
+    ap.add_argument('--calibration-images', type=int, default=1000)
+    ap.add_argument('--engine', default='onednn')
+    ap.add_argument('--test-limit', type=int, default=0, help='evaluate on the first N test images (0: all 10,000)')
+    a = ap.parse_args()
+    torch_baseline.set_threads(a.threads)
+    import torch
+    import torch.ao.quantization as tq
+    torch.set_num_threads(a.threads)
+    print(f'load average before: {side_by_side.loadavg()}', flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'configs.json')
+        with open(path, 'w') as f:
+            json.dump(shrink_configs(a.model), f)
+        shrink = side_by_side.json_lines([a.ptq_accuracy, '--model', a.model, '--weights', a.weights, '--configs', path,
+                                          '--calibration-images', str(a.calibration_images),
+                                          '--test-limit', str(a.test_limit)], torch_baseline.thread_env(a.threads))
+    t_float, t_hist = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine)
+    _, t_minmax = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine,
+                               tq.MinMaxObserver.with_args(dtype=torch.quint8))
+    print(f'load average after: {side_by_side.loadavg()}')
+
+    s_float = shrink[0]['top1']
+    print(f"{a.model}, {a.weights}: {shrink[0]['calibration_images']} calibration images, {shrink[0]['test_images']} "
+          f"test images; PyTorch {torch.__version__} engine {a.engine}")
+    print('| side | config | top-1 % | vs its float | vs PyTorch int8 (default qconfig) |')
+    print('| --- | --- | --- | --- | --- |')
+    print(f'| PyTorch | float | {100 * t_float:.2f} | | |')
+    print(f'| Shrink | float | {100 * s_float:.2f} | | |')
+    print(f'| PyTorch | int8, default qconfig: HistogramObserver act, PerChannelMinMaxObserver weight | '
+          f'{100 * t_hist:.2f} | {100 * (t_hist - t_float):+.2f} | |')
+    print(f'| PyTorch | int8, MinMaxObserver act, PerChannelMinMaxObserver weight | {100 * t_minmax:.2f} | '
+          f'{100 * (t_minmax - t_float):+.2f} | {100 * (t_minmax - t_hist):+.2f} |')
+    for row in shrink[1:]:
+        if 'error' in row:
+            print(f"| Shrink | {row['name']} | error: {row['error']} | | |")
+        else:
+            print(f"| Shrink | {row['name']} | {100 * row['top1']:.2f} | {100 * (row['top1'] - s_float):+.2f} | "
+                  f"{100 * (row['top1'] - t_hist):+.2f} |")
+
+if __name__ == '__main__':
+    main()

@@ -25,7 +25,9 @@
 /// weights and axis 1 for activations.
 ///
 /// The quantizer holds the state its hooks use: it must outlive the training that uses it, and
-/// destroying it (or unwrap()) removes fake quantization from the model.
+/// destroying it (or unwrap()) removes fake quantization from the model. Clone the model after
+/// unwrap(): a clone made while a quantizer is attached copies its weight parametrizations,
+/// which still refer to that quantizer.
 
 #include <array>
 #include <memory>

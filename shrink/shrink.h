@@ -96,6 +96,8 @@
 #include "compression/quantization/quantizer.h"
 
 // compression/distillation: the KD, L2-feature and FSP losses and the Distiller.
+#include "compression/distillation/distill_config.h"
+#include "compression/distillation/distiller.h"
 #include "compression/distillation/losses.h"
 
 // speedup: trace to a graph IR, run it, save and load it as a model file, channel groups, and shrink pruned

@@ -56,6 +56,7 @@
 #include "nn/optim/clip_grad.h"
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/optimizer.h"
+#include "nn/optim/rmsprop.h"
 #include "nn/optim/sgd.h"
 
 // compression: config_list, the pruners, counting, reports and sensitivity analysis.

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Optimizer: the base of SGD, Adam and AdamW — parameter groups with their own hyper-parameters,
-/// zero_grad, and a state_dict keyed by parameter names (the dotted names of
+/// Optimizer: the base of SGD, Adam, AdamW and RMSprop — parameter groups with their own
+/// hyper-parameters, zero_grad, and a state_dict keyed by parameter names (the dotted names of
 /// Module::named_parameters), so a checkpoint stays readable and survives re-ordering.
 
 #include <map>

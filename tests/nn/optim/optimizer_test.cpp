@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "nn/optim/adam.h"
+#include "nn/optim/rmsprop.h"
 #include "nn/optim/sgd.h"
 #include "tests/support/fixtures.h"
 
@@ -158,6 +159,66 @@ TEST(Optimizer, OptionsHaveLibTorchGetters) {
   // From a designated-initialiser config and back.
   EXPECT_EQ(SGDOptions(SGDConfig{.lr = 0.3}).lr(), 0.3);
   EXPECT_EQ(AdamOptions(AdamConfig{.beta2 = 0.9}).config().beta2, 0.9);
+}
+
+TEST(RMSprop, StateDictResumesExactlyWithEverySlot) {
+  auto run = [](RMSprop& opt, Tensor& p, int steps, float g) {
+    for (int i = 0; i < steps; ++i) {
+      p.set_grad(full(p.shape(), g - static_cast<float>(i)));
+      opt.step();
+    }
+  };
+  const RMSpropConfig config{.lr = 0.01, .alpha = 0.9, .weight_decay = 1e-3, .momentum = 0.8, .centered = true};
+  Tensor p1 = param({1, -2, 3});
+  RMSprop a({{"w", p1}}, config);
+  run(a, p1, 3, 0.5f);
+  const OptimizerState state = a.state_dict();
+  for (const char* slot : {"w.square_avg", "w.grad_avg", "w.momentum_buffer"})
+    EXPECT_TRUE(state.tensors.contains(slot)) << slot;
+  EXPECT_EQ(state.tensors.at("w.step").item<std::int64_t>(), 3);
+  EXPECT_DOUBLE_EQ(state.groups[0]["alpha"].get<double>(), 0.9);
+
+  Tensor p2 = p1.detach().clone().requires_grad_();
+  RMSprop b({{"w", p2}}, RMSpropConfig{});
+  b.load_state_dict(state);
+  EXPECT_DOUBLE_EQ(b.option(0, "centered"), 1.0);
+  run(a, p1, 2, 1.0f);
+  run(b, p2, 2, 1.0f);
+  EXPECT_TRUE(testing::tensors_identical(p1, p2));
+  // Without momentum and centering only square_avg is kept.
+  Tensor p3 = param({1});
+  RMSprop plain({{"v", p3}}, RMSpropConfig{});
+  run(plain, p3, 1, 1.0f);
+  EXPECT_FALSE(plain.state_dict().tensors.contains("v.momentum_buffer"));
+  EXPECT_FALSE(plain.state_dict().tensors.contains("v.grad_avg"));
+}
+
+TEST(RMSprop, OptionsHaveLibTorchGettersAndAreChecked) {
+  const RMSpropOptions o = RMSpropOptions(1e-3).alpha(0.9).eps(1e-6).weight_decay(1e-4).momentum(0.5).centered(true);
+  EXPECT_EQ(o.lr(), 1e-3);
+  EXPECT_EQ(o.alpha(), 0.9);
+  EXPECT_EQ(o.eps(), 1e-6);
+  EXPECT_EQ(o.weight_decay(), 1e-4);
+  EXPECT_EQ(o.momentum(), 0.5);
+  EXPECT_TRUE(o.centered());
+  EXPECT_EQ(RMSpropOptions().alpha(), 0.99);  // PyTorch's defaults
+  EXPECT_EQ(RMSpropOptions().lr(), 1e-2);
+  Tensor a = param({1, 2}), b = param({1, 2});
+  EXPECT_EQ(RMSprop({{"w", a}}, o).state_dict().groups,
+            RMSprop({{"w", b}}, {.lr = 1e-3, .alpha = 0.9, .eps = 1e-6, .weight_decay = 1e-4, .momentum = 0.5,
+                                 .centered = true})
+                .state_dict()
+                .groups);
+  try {
+    RMSprop({a}, RMSpropConfig{.alpha = -0.1});
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_STREQ(e.what(), "RMSprop: expected alpha >= 0, got -0.1");
+  }
+  EXPECT_THROW(RMSprop({a}, RMSpropConfig{.lr = -1}), ValueError);
+  EXPECT_THROW(RMSprop({a}, RMSpropConfig{.eps = -1}), ValueError);
+  EXPECT_THROW(RMSprop({a}, RMSpropConfig{.weight_decay = -1}), ValueError);
+  EXPECT_THROW(RMSprop({a}, RMSpropConfig{.momentum = -1}), ValueError);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// SGD, Adam, AdamW, schedulers and clip_grad_norm_ against PyTorch (tests/fixtures/optim.json).
+// SGD, Adam, AdamW, RMSprop, schedulers and clip_grad_norm_ against PyTorch (tests/fixtures/optim.json).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "nn/optim/adam.h"
 #include "nn/optim/clip_grad.h"
 #include "nn/optim/lr_scheduler.h"
+#include "nn/optim/rmsprop.h"
 #include "nn/optim/sgd.h"
 #include "tests/support/fixtures.h"
 
@@ -94,6 +95,19 @@ TEST(AdamW, MatchesPyTorchOver50Steps) {
                                     maker<AdamW>(AdamWConfig{.lr = 0.1, .beta2 = 0.99, .weight_decay = 0.05}));
   expect_trajectory_matches_pytorch("adamw_amsgrad",
                                     maker<AdamW>(AdamWConfig{.lr = 3e-3, .weight_decay = 0.05, .amsgrad = true}));
+}
+
+TEST(RMSprop, MatchesPyTorchOver50Steps) {
+  expect_trajectory_matches_pytorch("rmsprop", maker<RMSprop>(RMSpropConfig{.lr = 1e-2}));
+  expect_trajectory_matches_pytorch(
+      "rmsprop_momentum_wd",
+      maker<RMSprop>(RMSpropConfig{.lr = 3e-3, .alpha = 0.9, .eps = 1e-6, .weight_decay = 0.01, .momentum = 0.9}));
+  expect_trajectory_matches_pytorch("rmsprop_centered",
+                                    maker<RMSprop>(RMSpropConfig{.lr = 1e-2, .alpha = 0.95, .centered = true}));
+  expect_trajectory_matches_pytorch("rmsprop_centered_momentum",
+                                    maker<RMSprop>(RMSpropConfig{.lr = 1e-3, .alpha = 0.99, .eps = 1e-7,
+                                                                 .weight_decay = 5e-4, .momentum = 0.5,
+                                                                 .centered = true}));
 }
 
 void expect_schedule(const std::string& name, const std::function<std::unique_ptr<LRScheduler>(Optimizer&)>& make) {

@@ -37,6 +37,9 @@ inline std::shared_ptr<const data::Dataset> first(std::shared_ptr<const data::Da
 
 /// Optional additions to a training step.
 struct StepHooks {
+  /// The loss of a batch from the model's logits, instead of the cross-entropy (e.g. a
+  /// Distiller's loss); cross-entropy when empty.
+  std::function<Tensor(const data::Batch& batch, const Tensor& logits)> loss;
   /// A term added to the loss before backward (e.g. a pruner's regulariser); none when empty.
   std::function<Tensor()> extra_loss;
   /// Called after every optimizer.step() (e.g. a pruner's step()).
@@ -53,7 +56,7 @@ inline double train_epoch(nn::Module& model, data::DataLoader& loader, optim::Op
   io::RunningMean train_accuracy;
   for (const data::Batch& batch : loader) {
     const Tensor logits = model(batch.data);
-    Tensor loss = cross_entropy(logits, batch.targets);
+    Tensor loss = hooks.loss ? hooks.loss(batch, logits) : cross_entropy(logits, batch.targets);
     if (hooks.extra_loss) loss = loss + hooks.extra_loss();
     optimizer.zero_grad();
     loss.backward();

@@ -133,6 +133,26 @@ void max_pool_2x2_row(const float* x, i64 W, i64 oh, i64 OW, float* o, i64* id) 
       id[ow + l] = 2 * oh * W + 2 * (ow + l) + ((col >> l) & 1u) + static_cast<i64>((row >> l) & 1u) * W;
   }
 }
+#else
+/// One output row of the 2×2 stride-2 max pool without AVX-512: the window's four taps scanned
+/// in PyTorch's order (row-major, first maximum, NaN wins), as the general path does, without
+/// its phase buffer (which costs a scatter of every input element at stride 2).
+void max_pool_2x2_row(const float* x, i64 W, i64 oh, i64 OW, float* o, i64* id) {
+  const i64 row = 2 * oh * W;
+  const float* r0 = x + row;
+  const float* r1 = r0 + W;
+  for (i64 ow = 0; ow < OW; ++ow) {
+    const i64 at = row + 2 * ow;
+    float m = -std::numeric_limits<float>::infinity();
+    i64 mi = at;
+    take_if_greater(r0[2 * ow], at, m, mi);
+    take_if_greater(r0[2 * ow + 1], at + 1, m, mi);
+    take_if_greater(r1[2 * ow], at + W, m, mi);
+    take_if_greater(r1[2 * ow + 1], at + W + 1, m, mi);
+    o[ow] = m;
+    id[ow] = mi;
+  }
+}
 #endif
 
 // Grain for parallel loops over planes: keep at least ~16k elements per task.
@@ -237,12 +257,8 @@ Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indice
   float* po = out.data<float>();
   i64* pi = indices.data<i64>();
   const i64 HW = g.H * g.W, P = g.OH * g.OW;
-#ifdef __AVX512F__
   const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
                           g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
-#else
-  const bool two_by_two = false;
-#endif
   // Packets carry indices as floats: exact for planes below 2^24 elements.
   const bool packets = HW < (i64{1} << 24);
   const MaxPoolPlanes planes(g, hs, ws);
@@ -258,12 +274,10 @@ Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indice
       const float* xp = px + q * HW;
       float* o = po + q * P;
       i64* id = pi + q * P;
-#ifdef __AVX512F__
       if (two_by_two) {
         for (i64 oh = 0; oh < g.OH; ++oh) max_pool_2x2_row(xp, g.W, oh, g.OW, o + oh * g.OW, id + oh * g.OW);
         continue;
       }
-#endif
       if (packets) {
         planes.run(xp, phases, o, id, tmp);
         continue;

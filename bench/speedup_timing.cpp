@@ -1,0 +1,126 @@
+// Times a zoo model dense and physically shrunk in Shrink: L1NormPruner at 0.5 on every Conv2d,
+// dependency-aware (Pruner::set_dependency_groups with speedup::dependency_groups), then
+// speedup::ModelSpeedup removes the pruned channels. Inference in eval mode without grad: batch-1
+// latency and batch-128 throughput. The dense and the shrunk model run in turn (dense, shrunk,
+// dense, ...) so that a busy spell on a shared machine hits both; each figure is a median.
+// With --save-dir, writes DIR/<model>.dense.h5 and DIR/<model>.shrunk.h5 (io::save_model), which
+// bench/speedup_vs_torch.py rebuilds in PyTorch (scripts/model_file_to_torch.py). Prints one JSON
+// object per model and line.
+//
+//   speedup_timing [--models vgg_small,resnet20,mobilenet_small] [--latency-runs 200]
+//                  [--batches 20] [--save-dir DIR]
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "autograd/generator.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "bench/paired_training.h"
+#include "compression/config_list.h"
+#include "compression/pruning/weight_pruners.h"
+#include "nn/models/registry.h"
+#include "speedup/channel_groups.h"
+#include "speedup/model_file.h"
+#include "speedup/model_speedup.h"
+#include "speedup/trace.h"
+
+using namespace shrink;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::vector<std::string> models{"vgg_small", "resnet20", "mobilenet_small"};
+  int latency_runs = 200;
+  int batches = 20;
+  std::string save_dir;
+};
+
+/// Median milliseconds of a forward of `a` and of `b` on `x`, in turn, after 3 untimed forwards each.
+std::pair<double, double> forward_in_turn(nn::Module& a, nn::Module& b, const Tensor& x, int runs) {
+  auto time = [&](nn::Module& m) {
+    const auto t0 = Clock::now();
+    m(x);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  for (int i = 0; i < 3; ++i) time(a), time(b);
+  std::vector<double> ta, tb;
+  for (int i = 0; i < runs; ++i) {
+    ta.push_back(time(a));
+    tb.push_back(time(b));
+  }
+  return {bench::median(ta), bench::median(tb)};
+}
+
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "speedup_timing: %s: expected a value\n", flag.c_str());
+      return false;
+    }
+    const std::string value = argv[i + 1];
+    if (flag == "--models") {
+      o.models.clear();
+      std::stringstream ss(value);
+      for (std::string n; std::getline(ss, n, ',');) o.models.push_back(n);
+    } else if (flag == "--latency-runs") {
+      o.latency_runs = std::stoi(value);
+    } else if (flag == "--batches") {
+      o.batches = std::stoi(value);
+    } else if (flag == "--save-dir") {
+      o.save_dir = value;
+    } else {
+      std::fprintf(stderr, "speedup_timing: unknown flag %s\n", flag.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 2;
+  const Tensor example = zeros({1, 1, 28, 28});
+  for (const auto& name : o.models) {
+    manual_seed(0);
+    nn::ModulePtr dense = models::create(name);
+    nn::ModulePtr shrunk = dense->clone();
+    compression::L1NormPruner pruner(shrunk,
+                                     compression::ConfigList::parse(R"([{"op_types": ["Conv2d"], "sparsity": 0.5}])"));
+    pruner.set_dependency_groups(speedup::dependency_groups(speedup::trace(*shrunk, example), *shrunk));
+    pruner.compress();
+    const io::StateDict masks = pruner.get_masks();
+    pruner.unwrap();
+    const speedup::SpeedupReport report =
+        speedup::ModelSpeedup(*shrunk, example, masks, {.latency_repeats = 0}).speedup_model();
+    if (!report.verified) {
+      std::fprintf(stderr, "speedup_timing: %s: the shrunk model does not compute what the masked one did\n%s",
+                   name.c_str(), report.to_string().c_str());
+      return 1;
+    }
+    if (!o.save_dir.empty()) {
+      io::save_model(*dense, example, o.save_dir + "/" + name + ".dense.h5");
+      io::save_model(*shrunk, example, o.save_dir + "/" + name + ".shrunk.h5");
+    }
+    dense->eval();
+    shrunk->eval();
+    NoGradGuard no_grad;
+    Generator gen(1);
+    const auto [dense_lat, shrunk_lat] = forward_in_turn(*dense, *shrunk, randn({1, 1, 28, 28}, &gen), o.latency_runs);
+    const auto [dense_batch, shrunk_batch] = forward_in_turn(*dense, *shrunk, randn({128, 1, 28, 28}, &gen), o.batches);
+    std::printf("{\"model\": \"%s\", \"macs_dense\": %lld, \"macs_shrunk\": %lld, \"params_dense\": %lld, "
+                "\"params_shrunk\": %lld, \"dense_latency_ms\": %.4f, \"shrunk_latency_ms\": %.4f, "
+                "\"dense_ips\": %.1f, \"shrunk_ips\": %.1f}\n",
+                name.c_str(), static_cast<long long>(report.macs_before), static_cast<long long>(report.macs_after),
+                static_cast<long long>(report.params_before), static_cast<long long>(report.params_after), dense_lat,
+                shrunk_lat, 128e3 / dense_batch, 128e3 / shrunk_batch);
+    std::fflush(stdout);
+  }
+  return 0;
+}

@@ -206,12 +206,13 @@ int main(int argc, char** argv) {
                     static_cast<double>(std::filesystem::file_size(out)));
 
     // A fresh model from the int8 file, with the activations quantized by the calibration config.
-    // DoReFa quantizes weights only, and its exported weights are final (quantizing them again
-    // would move them): the plain model is the whole of it.
+    // Naive and DoReFa quantize weights only, and their exported weights are final: quantizing
+    // them again would move them (Naive truncates, and (k·s)/s may land just below k; DoReFa
+    // renormalises), so the plain model is the whole of it.
     nn::ModulePtr rebuilt = models::create(model_name);
     rebuilt->load_state_dict(io::load_quantized(int8_out));
     std::unique_ptr<compression::Quantizer> frozen;
-    if (method != "dorefa") {
+    if (method != "dorefa" && method != "naive") {
       frozen = make(method, rebuilt, config);  // the export is unfolded: no --fold-bn here
       frozen->compress();
       frozen->load_calibration_config(calibration_out);

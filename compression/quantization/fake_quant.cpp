@@ -1,4 +1,5 @@
-// fake_quantize: PyTorch's cachemask kernel, with the mask kept for the straight-through backward.
+// fake_quantize: PyTorch's cachemask kernel, with the mask (one byte per element) kept for the
+// straight-through backward.
 #include "compression/quantization/fake_quant.h"
 
 #include <algorithm>
@@ -22,16 +23,30 @@ void check_scale(const char* where, float scale, i64 channel) {
                channel >= 0 ? " for channel " + std::to_string(channel) : std::string());
 }
 
+/// d/dx: g where the mask is 1, else 0 — g · float(mask), as PyTorch's dY * mask (so a NaN or −0
+/// in g comes out as it would there).
+Tensor masked_grad(const Tensor& g, const Tensor& mask) {
+  Tensor out = Tensor::empty(g.shape());
+  const float* gi = g.data<float>();
+  const std::uint8_t* m = mask.data<std::uint8_t>();
+  float* o = out.data<float>();
+  kernels::parallel_for(g.numel(), 16384, [&](i64 s, i64 e) {
+    for (i64 i = s; i < e; ++i) o[i] = gi[i] * static_cast<float>(m[i]);
+  });
+  return out;
+}
+
 /// Runs the kernel over `x` viewed as [outer, channels, inner] with per-channel (scale, zp);
-/// writes the output and the straight-through mask (1 where the unclamped q is on the grid).
+/// writes the output and the straight-through mask (uint8: 1 where the unclamped q is on the
+/// grid), which the backward keeps.
 Tensor run(const char* op, const Tensor& x, const float* scale, const float* zp, i64 outer, i64 channels, i64 inner,
            i64 qmin, i64 qmax, Attributes attrs) {
   SHRINK_CHECK(x.dtype() == DType::Float32, op, ": expected a float32 input, got ", dtype_name(x.dtype()));
-  Tensor out = zeros(x.shape());
-  Tensor mask = zeros(x.shape());
+  Tensor out = Tensor::empty(x.shape());
+  Tensor mask = Tensor::empty(x.shape(), DType::UInt8);
   const float* in = x.data<float>();
   float* o = out.data<float>();
-  float* m = mask.data<float>();
+  std::uint8_t* m = mask.data<std::uint8_t>();
   const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
   kernels::parallel_for(outer * channels, std::max<i64>(1, 16384 / std::max<i64>(inner, 1)), [&](i64 s, i64 e) {
     for (i64 row = s; row < e; ++row) {
@@ -40,12 +55,16 @@ Tensor run(const char* op, const Tensor& x, const float* scale, const float* zp,
       const i64 base = row * inner;
       for (i64 k = 0; k < inner; ++k) {
         const float q = std::nearbyint(in[base + k] * inv) + z;
-        o[base + k] = (std::fmin(std::fmax(q, lo), hi) - z) * sc;
-        m[base + k] = (q >= lo && q <= hi) ? 1.0f : 0.0f;
+        // fmin(fmax(q, lo), hi) as glibc computes it (a NaN q gives lo), written so that it
+        // vectorises instead of calling fmaxf / fminf per element.
+        const float up = q >= lo ? q : lo;
+        o[base + k] = ((up <= hi ? up : hi) - z) * sc;
+        m[base + k] = (q >= lo && q <= hi) ? 1 : 0;
       }
     }
   });
-  return record(op, out, {x}, [mask](const Tensor& g) { return TensorList{g * mask}; }, std::move(attrs));
+  return record(op, out, {x}, [mask](const Tensor& g) { return TensorList{masked_grad(g, mask)}; },
+                std::move(attrs));
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 /// \file
 /// What the paired training timers share (bench/prune_timing.cpp, bench/qat_timing.cpp): a zoo
 /// model with its SGD (momentum 0.9) timed step by step, the fixed batch, the loop in which a dense
-/// model and a compressed copy step in turn, and the command line (--models, --steps, --warmup).
+/// model and compressed copies step in turn, and the command line (--models, --steps, --warmup).
 
 #include <algorithm>
 #include <chrono>
@@ -51,22 +51,21 @@ struct Trainee {
   }
 };
 
-/// Median step milliseconds of `a` and `b` stepping in turn (a, b, a, ...) on one fixed batch of
-/// 128 (Generator 1), after `warmup` untimed steps each: a busy spell on a shared machine hits both.
-inline std::pair<double, double> time_in_turn(Trainee& a, Trainee& b, int steps, int warmup) {
+/// Median step milliseconds of each trainee, stepping in turn (a, b, ..., a, b, ...) on one fixed
+/// batch of 128 (Generator 1), after `warmup` untimed steps each: a busy spell on a shared machine
+/// hits all of them.
+inline std::vector<double> time_in_turn(const std::vector<Trainee*>& trainees, int steps, int warmup) {
   Generator gen(1);
   const Tensor x = randn({128, 1, 28, 28}, &gen);
   const Tensor y = randint(0, 10, {128}, &gen);
-  for (int i = 0; i < warmup; ++i) {
-    a.step(x, y);
-    b.step(x, y);
-  }
-  std::vector<double> a_ms, b_ms;
-  for (int i = 0; i < steps; ++i) {
-    a_ms.push_back(a.step(x, y));
-    b_ms.push_back(b.step(x, y));
-  }
-  return {median(a_ms), median(b_ms)};
+  for (int i = 0; i < warmup; ++i)
+    for (Trainee* t : trainees) t->step(x, y);
+  std::vector<std::vector<double>> ms(trainees.size());
+  for (int i = 0; i < steps; ++i)
+    for (std::size_t k = 0; k < trainees.size(); ++k) ms[k].push_back(trainees[k]->step(x, y));
+  std::vector<double> out;
+  for (auto& m : ms) out.push_back(median(std::move(m)));
+  return out;
 }
 
 /// The command line of a paired timer: --models a,b --steps N --warmup N.

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
                                      compression::ConfigList::parse(R"([{"op_types": ["Conv2d"], "sparsity": 0.5}])"));
     pruner.compress();  // after the optimizer was built, as a user would
     masked.after_step = [&] { pruner.step(); };
-    const auto [d, m] = bench::time_in_turn(dense, masked, options.steps, options.warmup);
+    const std::vector<double> ms = bench::time_in_turn({&dense, &masked}, options.steps, options.warmup);
+    const double d = ms[0], m = ms[1];
     const auto [fraction, stays_zero] = masked_fraction(pruner);
     if (!stays_zero) {
       std::fprintf(stderr, "prune_timing: %s: a masked weight became non-zero during training\n", name.c_str());

@@ -26,7 +26,9 @@ activations, as Shrink's config does ('fbgemm'/'x86' reduce activations to 7 bit
 
 Each side trains a dense (float, unfused, unquantized) and a QAT copy of the model in one process,
 one step each in turn, and reports the median step time of each; "extra" is qat / dense − 1 within
-a round (the cost of QAT per step). The sides run in fresh processes alternating model by model for
+a round (the cost of QAT per step). For a model with Conv2d → BatchNorm2d pairs (vgg_small), Shrink
+also trains a third copy with Conv-BN folding (QATOptions::fold_bn), which fake-quantizes the
+folded weight as PyTorch's qat.ConvBnReLU2d does: column "folded", ratio "folded S/T". The sides run in fresh processes alternating model by model for
 --rounds rounds (bench/side_by_side.py); every figure is the median over rounds. "QAT S/T" is Shrink
 QAT images/s over PyTorch QAT images/s (> 1: Shrink is faster).
 """
@@ -133,19 +135,21 @@ def main():
     print(f'threads={a.threads}  batch 128, SGD(momentum 0.9), int8 QAT (weights per-channel symmetric, activations '
           f'per-tensor affine uint8); median step of {a.steps} (after {a.warmup} warm-up), median of {a.rounds} '
           'alternating round(s)')
-    print(f"{'model':<12}{'Shrink img/s dense | qat':>26}{'extra':>8}{'PyTorch img/s dense | qat':>28}"
-          f"{'extra':>8}{'QAT S/T':>9}{'dense S/T':>11}{'fake-quant w+a S | T':>22}")
+    print(f"{'model':<12}{'Shrink img/s dense | qat | folded':>36}{'extra':>8}{'PyTorch img/s dense | qat':>28}"
+          f"{'extra':>8}{'QAT S/T':>9}{'folded S/T':>12}{'dense S/T':>11}{'fake-quant w+a S | T':>22}")
     for name in names:
         s, t = runs[name]['shrink'], runs[name]['torch']
         extra_s = 100 * (side_by_side.median_ratio(s, 'qat_step_ms', 'dense_step_ms') - 1)
         extra_t = 100 * (side_by_side.median_ratio(t, 'qat_step_ms', 'dense_step_ms') - 1)
         sq, tq_ = side_by_side.median(s, 'qat_ips'), side_by_side.median(t, 'qat_ips')
         sd, td = side_by_side.median(s, 'dense_ips'), side_by_side.median(t, 'dense_ips')
+        folded = all('qat_fold_ips' in r for r in s)
+        sf = side_by_side.median(s, 'qat_fold_ips') if folded else None
         counts = (f"{s[0]['fake_quant_weights']}+{s[0]['fake_quant_activations']} | "
                   f"{t[0]['fake_quant_weights']}+{t[0]['fake_quant_activations']}")
-        print(f"{name:<12}{sd:>14.0f} | {sq:<9.0f}{extra_s:>+7.1f}%{td:>16.0f} | {tq_:<9.0f}{extra_t:>+7.1f}%"
-              f"{sq / tq_:>9.2f}{sd / td:>11.2f}{counts:>22}")
-
+        print(f"{name:<12}{sd:>14.0f} | {sq:<5.0f} | {(f'{sf:.0f}' if folded else '-'):<7}{extra_s:>+7.1f}%"
+              f"{td:>16.0f} | {tq_:<9.0f}{extra_t:>+7.1f}%{sq / tq_:>9.2f}"
+              f"{(f'{sf / tq_:.2f}' if folded else '-'):>12}{sd / td:>11.2f}{counts:>22}")
 
 if __name__ == '__main__':
     main()

@@ -100,8 +100,38 @@ def shrink_configs(model):
     return configs
 
 
+def simulate(prepared, qconfig):
+    """The calibrated (prepared, not converted) model computing in float32 with the qparams convert()
+    would use: each weight fake-quantized per channel with its observer's qparams, each observed
+    activation fake-quantized with its observer's — what Shrink's PTQ computes, on PyTorch's
+    placement. Set apart from the converted model, it separates the int8 kernels from the rest."""
+    import torch
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, observer):
+            super().__init__()
+            scale, zp = observer.calculate_qparams()
+            self.q = (float(scale), int(zp), observer.quant_min, observer.quant_max)
+
+        def forward(self, x):
+            return torch.fake_quantize_per_tensor_affine(x, *self.q)
+
+    for m in list(prepared.modules()):
+        if hasattr(m, 'activation_post_process'):
+            m.activation_post_process = Fixed(m.activation_post_process)
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            observer = qconfig.weight()
+            observer(m.weight.detach())
+            scale, zp = observer.calculate_qparams()
+            m.weight.data = torch.fake_quantize_per_channel_affine(
+                m.weight.detach(), scale.float(), zp.to(torch.int32), observer.ch_axis, observer.quant_min,
+                observer.quant_max)
+    return prepared
+
+
 def torch_ptq(model_name, weights, calibration_images, test_limit, engine, activation_observer=None):
-    """Top-1 of the float model and of PyTorch's converted int8 model."""
+    """Top-1 of the float model, of PyTorch's converted int8 model and of its float32 simulation."""
+    import copy
     import h5py
     import torch
     import torch.ao.quantization as tq
@@ -137,8 +167,9 @@ def torch_ptq(model_name, weights, calibration_images, test_limit, engine, activ
     with torch.no_grad():
         for i in range(0, len(x_cal), 100):
             wrapped(torch.from_numpy(x_cal[i:i + 100]))
+    simulated = simulate(copy.deepcopy(wrapped), qconfig)
     tq.convert(wrapped, inplace=True)
-    return float_top1, top1(wrapped, x_test, y_test)
+    return float_top1, top1(wrapped, x_test, y_test), top1(simulated, x_test, y_test)
 
 
 def main():
@@ -164,8 +195,8 @@ def main():
         shrink = side_by_side.json_lines([a.ptq_accuracy, '--model', a.model, '--weights', a.weights, '--configs', path,
                                           '--calibration-images', str(a.calibration_images),
                                           '--test-limit', str(a.test_limit)], torch_baseline.thread_env(a.threads))
-    t_float, t_hist = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine)
-    _, t_minmax = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine,
+    t_float, t_hist, t_hist_sim = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine)
+    _, t_minmax, t_minmax_sim = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine,
                                tq.MinMaxObserver.with_args(dtype=torch.quint8))
     print(f'load average after: {side_by_side.loadavg()}')
 
@@ -180,6 +211,10 @@ def main():
           f'{100 * t_hist:.2f} | {100 * (t_hist - t_float):+.2f} | |')
     print(f'| PyTorch | int8, MinMaxObserver act, PerChannelMinMaxObserver weight | {100 * t_minmax:.2f} | '
           f'{100 * (t_minmax - t_float):+.2f} | {100 * (t_minmax - t_hist):+.2f} |')
+    print(f'| PyTorch | float32 simulation of the default qconfig (same qparams, fake-quantized) | '
+          f'{100 * t_hist_sim:.2f} | {100 * (t_hist_sim - t_float):+.2f} | {100 * (t_hist_sim - t_hist):+.2f} |')
+    print(f'| PyTorch | float32 simulation of the MinMaxObserver qconfig | {100 * t_minmax_sim:.2f} | '
+          f'{100 * (t_minmax_sim - t_float):+.2f} | {100 * (t_minmax_sim - t_hist):+.2f} |')
     for row in shrink[1:]:
         if 'error' in row:
             print(f"| Shrink | {row['name']} | error: {row['error']} | | |")

@@ -9,7 +9,7 @@
 //   ptq_accuracy --weights vgg_small.h5 --configs configs.json [--model vgg_small]
 //                [--calibration-images 1000] [--test-limit 0] [--data DIR]
 //
-// configs.json: [{"name": "...", "config_list": [...]}, ...].
+// configs.json: [{"name": "...", "config_list": [...], "fold_batchnorm": false}, ...].
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -26,6 +26,7 @@
 #include "io/metrics.h"
 #include "nn/checkpoint.h"
 #include "nn/models/registry.h"
+#include "speedup/fold_batchnorm.h"
 
 using namespace shrink;
 
@@ -92,6 +93,12 @@ int main(int argc, char** argv) {
       const std::string name = entry.at("name");
       nn::ModulePtr model = models::create(model_name);
       nn::load_weights(*model, weights);
+      // "fold_batchnorm": true folds each BatchNorm into its conv first, as PyTorch's fusion does
+      // before quantizing (speedup/fold_batchnorm.h).
+      if (entry.value("fold_batchnorm", false)) {
+        model->eval();
+        speedup::fold_batchnorm(*model, zeros({1, 1, 28, 28}));
+      }
       try {
         compression::PTQQuantizer ptq(model, compression::ConfigList::from_json(entry.at("config_list"), name));
         ptq.compress();

@@ -105,6 +105,7 @@
 // models.
 #include "speedup/channel_groups.h"
 #include "speedup/conv_bn_pairs.h"
+#include "speedup/fold_batchnorm.h"
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 #include "speedup/graph_module.h"

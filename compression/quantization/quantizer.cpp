@@ -77,6 +77,11 @@ Quantizer::Quantizer(std::string name, nn::ModulePtr model, ConfigList config, s
   rules_.compressor = name_;
   rules_.keys = std::move(setting_keys);
   rules_.required_one_of = {"quant_types"};
+  // Inputs and outputs can be quantized on any layer (a ReLU's output is where an int8 runtime
+  // quantizes a fused conv-bn-relu block); weights only where there is one ("default": Conv2d and
+  // Linear).
+  rules_.op_types = {"Conv2d", "Linear", "BatchNorm1d", "BatchNorm2d", "ReLU", "ReLU6", "LeakyReLU", "GELU",
+                     "Sigmoid", "Tanh", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Identity"};
   for (const ConfigDict& d : config_.dicts()) {
     if (d.exclude || !d.settings.contains("quant_types")) continue;
     for (const json& t : d.settings.at("quant_types"))

@@ -110,6 +110,22 @@ TEST(PTQQuantizer, BiasCorrectionRemovesTheMeanOutputErrorOfTheWeightQuantizatio
   EXPECT_LT(worst_after, 1e-5f) << worst_before;
 }
 
+TEST(PTQQuantizer, QuantizesTheOutputOfActivationLayersAndRefusesAWeightThere) {
+  nn::ModulePtr model = small_model();
+  PTQQuantizer q(model, ConfigList::parse(R"([{"op_types": ["ReLU"], "quant_types": ["output"]}])"));
+  q.compress();
+  q.calibrate([&] { (*model)(randn({4, 2, 5, 5})); });
+  EXPECT_EQ(q.layers()[0]->name, "1");
+  EXPECT_TRUE(q.layers()[0]->qparams[2].has_value());
+  EXPECT_EQ(q.calibration_config()["1"]["output_bits"], 8);
+  EXPECT_EQ(error_of<ValueError>([&] {
+              PTQQuantizer(model, ConfigList::parse(R"([{"op_types": ["ReLU"], "quant_types": ["weight"]}])"))
+                  .compress();
+            }),
+            "PTQQuantizer.compress: '1' (ReLU) has no weight to quantize; config_list[0]['quant_types'] asks for "
+            "'weight'");
+}
+
 TEST(PTQQuantizer, MisuseIsAStateErrorThatSaysWhatToDo) {
   nn::ModulePtr model = small_model();
   PTQQuantizer q(model, ConfigList::parse(kConfig));

@@ -17,7 +17,9 @@
 #include "io/data/transforms.h"
 #include "io/metrics.h"
 #include "nn/module.h"
+#include "nn/optim/lr_scheduler.h"
 #include "nn/optim/optimizer.h"
+#include "nn/optim/sgd.h"
 
 namespace shrink::examples {
 
@@ -67,6 +69,20 @@ inline double train_epoch(nn::Module& model, data::DataLoader& loader, optim::Op
   }
   progress.finish({{"acc", train_accuracy.mean()}, {"lr", optimizer.lr()}});
   return train_accuracy.mean();
+}
+
+/// The examples' dense recipe: `epochs` epochs of SGD (momentum 0.9, weight decay 5e-4) from
+/// learning rate `lr`, cosine-annealed to 0, epoch e shuffled with seed e; progress lines start
+/// with "<label> e/epochs".
+inline void train_dense(nn::Module& model, data::DataLoader& loader, std::int64_t epochs, double lr,
+                        const std::string& label) {
+  optim::SGD optimizer(model.named_parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
+  optim::CosineAnnealingLR scheduler(optimizer, epochs);
+  for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
+    loader.set_epoch(epoch);
+    train_epoch(model, loader, optimizer, label + " " + std::to_string(epoch + 1) + "/" + std::to_string(epochs));
+    scheduler.step();
+  }
 }
 
 /// Top-1 accuracy of `model` over `loader` in eval mode without grad, with a progress line

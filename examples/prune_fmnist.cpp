@@ -227,14 +227,7 @@ int main(int argc, char** argv) {
       nn::load_weights(*model, weights);
       std::printf("dense weights loaded from %s\n", weights.c_str());
     } else {
-      optim::SGD optimizer(model->named_parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
-      optim::CosineAnnealingLR scheduler(optimizer, epochs);
-      for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
-        train_loader.set_epoch(epoch);
-        examples::train_epoch(*model, train_loader, optimizer,
-                              "dense " + std::to_string(epoch + 1) + "/" + std::to_string(epochs));
-        scheduler.step();
-      }
+      examples::train_dense(*model, train_loader, epochs, lr, "dense");
       if (!save_dense.empty()) nn::save_weights(*model, save_dense);
     }
     const double dense_accuracy = examples::evaluate(*model, test_loader, "  dense test");

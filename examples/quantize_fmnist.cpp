@@ -158,14 +158,7 @@ int main(int argc, char** argv) {
       nn::load_weights(*model, weights);
       std::printf("float weights loaded from %s\n", weights.c_str());
     } else {
-      optim::SGD optimizer(model->named_parameters(), optim::SGDOptions(dense_lr).momentum(0.9).weight_decay(5e-4));
-      optim::CosineAnnealingLR scheduler(optimizer, dense_epochs);
-      for (std::int64_t epoch = 0; epoch < dense_epochs; ++epoch) {
-        train_loader.set_epoch(epoch);
-        examples::train_epoch(*model, train_loader, optimizer,
-                              "float " + std::to_string(epoch + 1) + "/" + std::to_string(dense_epochs));
-        scheduler.step();
-      }
+      examples::train_dense(*model, train_loader, dense_epochs, dense_lr, "float");
     }
     const double float_accuracy = examples::evaluate(*model, test_loader, "  float test");
 

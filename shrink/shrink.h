@@ -116,3 +116,9 @@
 #include "speedup/shrink_layers.h"
 #include "speedup/speedup_report.h"
 #include "speedup/trace.h"
+
+// pipeline: a compression pipeline file (train, prune, distill, quantize, speedup, export stages),
+// its runner with checkpoints and resume, and the run's record.
+#include "pipeline/pipeline_spec.h"
+#include "pipeline/run_record.h"
+#include "pipeline/runner.h"

@@ -10,7 +10,7 @@ cd "$src"
 # API exposes neither), and every header that declares nothing outside a `detail` namespace.
 internal='^(autograd/kernels/|io/atomic_write\.h$)'
 internal_headers=$(
-  for h in $(find autograd io nn compression speedup -name '*.h' | grep -Ev "$internal"); do
+  for h in $(find autograd io nn compression speedup pipeline -name '*.h' | grep -Ev "$internal"); do
     deps=$(${CXX:-c++} -std=c++20 -M -MG -I. "$h" | tr ' \\' '\n\n')
     if grep -qE '(^|/)(hdf5|zlib)\.h$' <<<"$deps"; then
       echo "$h"
@@ -23,7 +23,7 @@ internal_headers=$(
 # -MM lists the quoted (project) headers shrink.h includes transitively; -MG tolerates the
 # third-party headers it cannot find without their include directories.
 reached=$(${CXX:-c++} -std=c++20 -MM -MG -I. shrink/shrink.h | tr ' \\' '\n\n' | sed 's|^\./||' | grep '\.h$' | sort -u)
-missing=$(find autograd io nn compression speedup -name '*.h' | grep -Ev "$internal" | grep -vxF -e "${internal_headers:-/}" | sort |
+missing=$(find autograd io nn compression speedup pipeline -name '*.h' | grep -Ev "$internal" | grep -vxF -e "${internal_headers:-/}" | sort |
           comm -23 - <(echo "$reached"))
 if [[ -n $missing ]]; then
   echo "check_umbrella: expected shrink/shrink.h to include every public header, got these missing:" >&2

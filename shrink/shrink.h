@@ -40,6 +40,7 @@
 #include "io/state_dict.h"
 #include "io/state_dict_diff.h"
 #include "io/state_dict_file.h"
+#include "io/text_table.h"
 
 // nn: modules and layers, optimizers and schedulers, checkpoints, the model zoo.
 #include "nn/checkpoint.h"

@@ -1,36 +1,18 @@
 #include "compression/analysis/report.h"
 
-#include <algorithm>
-#include <array>
-#include <cstdio>
-
 #include "compression/analysis/error_context.h"
+#include "io/text_table.h"
 
 namespace shrink::compression {
 namespace {
 
 using detail::percent;
-
-constexpr std::size_t kColumns = 8;
-using Row = std::array<std::string, kColumns>;
-/// Which columns are right-aligned (the numbers).
-constexpr std::array<bool, kColumns> kRight = {false, false, false, true, true, true, true, true};
-
-/// 1234567 -> "1,234,567".
-std::string grouped(std::int64_t v) {
-  const std::string digits = std::to_string(v < 0 ? -v : v);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return v < 0 ? "-" + out : out;
-}
+using io::grouped;
 
 }  // namespace
 
 std::string report_table(const std::vector<LayerCount>& layers) {
-  std::vector<Row> rows;
+  std::vector<std::vector<std::string>> rows;
   rows.push_back({"layer", "type", "weight shape", "sparsity", "params left", "params", "MACs", "eff. MACs"});
   for (const auto& c : layers) {
     const bool macs = c.has_macs;
@@ -41,20 +23,9 @@ std::string report_table(const std::vector<LayerCount>& layers) {
   const CountTotals t = count_totals(layers);
   rows.push_back({"total", "", "", percent(t.sparsity()), grouped(t.nonzero_params), grouped(t.params), grouped(t.macs),
                   grouped(t.effective_macs)});
-
-  std::array<std::size_t, kColumns> width{};
-  for (const auto& row : rows)
-    for (std::size_t k = 0; k < kColumns; ++k) width[k] = std::max(width[k], row[k].size());
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t k = 0; k < kColumns; ++k) {
-      const std::string pad(width[k] - row[k].size(), ' ');
-      line += (k == 0 ? "" : "  ") + (kRight[k] ? pad + row[k] : row[k] + pad);
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    out += line + '\n';
-  }
+  using io::Align;
+  std::string out = io::text_table(rows, {Align::Left, Align::Left, Align::Left, Align::Right, Align::Right,
+                                          Align::Right, Align::Right, Align::Right});
   out += "per sample: MACs " + grouped(t.macs) + " dense, " + grouped(t.effective_macs) +
          " effective; FLOPs = 2 x MACs: " + grouped(t.flops()) + " dense, " + grouped(t.effective_flops()) +
          " effective\n";

@@ -123,3 +123,4 @@
 #include "pipeline/pipeline_spec.h"
 #include "pipeline/run_record.h"
 #include "pipeline/runner.h"
+#include "pipeline/summary_table.h"

@@ -22,12 +22,9 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "compression/config_list.h"
-#include "compression/quantization/bnn_quantizer.h"
-#include "compression/quantization/dorefa_quantizer.h"
 #include "compression/quantization/lsq_quantizer.h"
-#include "compression/quantization/naive_quantizer.h"
 #include "compression/quantization/ptq_quantizer.h"
-#include "compression/quantization/qat_quantizer.h"
+#include "compression/quantization/quantizer_registry.h"
 #include "speedup/conv_bn_pairs.h"
 #include "examples/cli.h"
 #include "examples/fmnist.h"
@@ -43,22 +40,12 @@ using namespace shrink;
 
 namespace {
 
-const std::vector<std::string> kMethods = {"qat", "ptq", "naive", "dorefa", "bnn", "lsq"};
-
 /// The quantizer `method` names; with `fold_bn`, QAT folds every Conv-BN pair of the model.
 std::unique_ptr<compression::Quantizer> make(const std::string& method, nn::ModulePtr model,
                                              const compression::ConfigList& config, bool fold_bn = false) {
-  using namespace compression;
-  if (method == "qat") {
-    QATOptions options;
-    if (fold_bn) options.fold_bn = speedup::conv_bn_pairs(*model, zeros({1, 1, 28, 28}));
-    return std::make_unique<QATQuantizer>(std::move(model), config, options);
-  }
-  if (method == "ptq") return std::make_unique<PTQQuantizer>(std::move(model), config);
-  if (method == "naive") return std::make_unique<NaiveQuantizer>(std::move(model), config);
-  if (method == "dorefa") return std::make_unique<DoReFaQuantizer>(std::move(model), config);
-  if (method == "bnn") return std::make_unique<BNNQuantizer>(std::move(model), config);
-  return std::make_unique<LSQQuantizer>(std::move(model), config);
+  nlohmann::json options;
+  if (fold_bn) options["fold_bn"] = speedup::conv_bn_pairs(*model, zeros({1, 1, 28, 28}));
+  return compression::make_quantizer(method, std::move(model), config, options);
 }
 
 }  // namespace
@@ -92,7 +79,7 @@ int main(int argc, char** argv) {
   app.add_option("--weights", weights, "Load the float weights from this HDF5 file instead of training")
       ->check(CLI::ExistingFile);
   app.add_option("--method", method, "Quantizer: qat, ptq (calibrate and freeze), naive, dorefa, bnn, lsq (trained)")
-      ->check(CLI::IsMember(kMethods))
+      ->check(CLI::IsMember(compression::quantizer_names()))
       ->capture_default_str();
   app.add_flag("--fold-bn", fold_bn, "qat: fold every Conv2d -> BatchNorm2d pair while training");
   app.add_flag("--bias-correction", bias_correction,

@@ -96,6 +96,7 @@
 #include "compression/quantization/ptq_quantizer.h"
 #include "compression/quantization/qat_quantizer.h"
 #include "compression/quantization/quantizer.h"
+#include "compression/quantization/quantizer_registry.h"
 
 // compression/distillation: the KD, L2-feature and FSP losses and the Distiller.
 #include "compression/distillation/distill_config.h"

@@ -13,17 +13,15 @@
 #include "compression/pruning/scheduled_pruners.h"
 #include "compression/pruning/taylor_pruner.h"
 #include "compression/pruning/weight_pruners.h"
+#include "compression/registry_options.h"
 
 namespace shrink::compression {
 namespace {
 
 using nlohmann::json;
-
-std::string listed(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
+using detail::check_option_keys;
+using detail::find_entry;
+using detail::listed;
 
 /// The options of one make_pruner() call, with their keys already checked.
 class Options {
@@ -200,32 +198,6 @@ const std::vector<ScheduleEntry>& schedule_table() {
        }},
   };
   return entries;
-}
-
-/// The entry called `name` of `entries`, or a ValueError "<call>: expected a <what> (names), got 'x'".
-template <typename E>
-const E& find_entry(const std::vector<E>& entries, const std::string& name, const std::string& call,
-                    const std::string& what) {
-  const auto it = std::find_if(entries.begin(), entries.end(), [&](const E& e) { return e.name == name; });
-  if (it == entries.end()) {
-    std::vector<std::string> names;
-    for (const auto& e : entries) names.push_back(e.name);
-    throw ValueError(call + ": expected a " + what + " (" + listed(names) + "), got '" + name + "'");
-  }
-  return *it;
-}
-
-/// Checks that `options` is null or an object whose keys are all in `allowed`.
-void check_option_keys(const json& options, const std::vector<std::string>& allowed, const std::string& call,
-                       const std::string& name) {
-  SHRINK_CHECK(options.is_null() || options.is_object(), call, ": expected the options as a JSON object, got ",
-               options.dump());
-  if (!options.is_object()) return;
-  for (const auto& [key, value] : options.items()) {
-    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    if (allowed.empty()) throw ValueError(call + ": expected no options (" + name + " has none), got '" + key + "'");
-    throw ValueError(call + ": expected an option among (" + listed(allowed) + "), got '" + key + "'");
-  }
 }
 
 const Entry& entry(const std::string& name) { return find_entry(table(), name, "make_pruner", "pruner name"); }

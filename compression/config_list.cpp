@@ -2,12 +2,11 @@
 #include "compression/config_list.h"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <regex>
-#include <sstream>
 
 #include "autograd/error.h"
+#include "io/json_reader.h"
 
 namespace shrink::compression {
 namespace {
@@ -15,24 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxConfigFileBytes = std::size_t{16} << 20;
-
-const char* json_kind(const json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "a list";
-  return "an object";
-}
-
-/// `<value> (<kind>)`, e.g. `"0.5" (a string)`; numbers and booleans print as themselves.
-std::string shown(const json& v) {
-  std::string text = v.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  if (v.is_number() || v.is_boolean()) return text;
-  return text + " (" + json_kind(v) + ")";
-}
 
 std::string at(std::size_t index, const std::string& key = "") {
   std::string s = "config_list[" + std::to_string(index) + "]";
@@ -43,11 +24,11 @@ std::string at(std::size_t index, const std::string& key = "") {
 std::vector<std::string> string_list(const json& v, const std::string& where) {
   const char* hint = "";
   if (v.is_string()) hint = " (Hint: write a list even for one name, e.g. [\"Conv2d\"])";
-  SHRINK_CHECK(v.is_array() && !v.empty(), where, ": expected a non-empty list of strings, got ", shown(v), hint);
+  SHRINK_CHECK(v.is_array() && !v.empty(), where, ": expected a non-empty list of strings, got ", io::json_shown(v), hint);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     SHRINK_CHECK(v[i].is_string() && !v[i].get_ref<const std::string&>().empty(), where, "[", i,
-                 "]: expected a non-empty string, got ", shown(v[i]));
+                 "]: expected a non-empty string, got ", io::json_shown(v[i]));
     out.push_back(v[i].get<std::string>());
   }
   return out;
@@ -56,7 +37,7 @@ std::vector<std::string> string_list(const json& v, const std::string& where) {
 double number_in(const json& v, const std::string& where, double lo, bool lo_open, double hi, bool hi_open) {
   const std::string range = std::string(lo_open ? "(" : "[") + (lo == 0 ? "0" : std::to_string(lo)) + ", " +
                             (hi == 1 ? "1" : std::to_string(hi)) + (hi_open ? ")" : "]");
-  SHRINK_CHECK(v.is_number(), where, ": expected a number in ", range, ", got ", shown(v));
+  SHRINK_CHECK(v.is_number(), where, ": expected a number in ", range, ", got ", io::json_shown(v));
   const double x = v.get<double>();
   const bool ok = (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
   SHRINK_CHECK(ok, where, ": expected a number in ", range, ", got ", v.dump());
@@ -65,7 +46,7 @@ double number_in(const json& v, const std::string& where, double lo, bool lo_ope
 
 std::int64_t int_in(const json& v, const std::string& where, std::int64_t lo, std::int64_t hi) {
   SHRINK_CHECK(v.is_number_integer() || v.is_number_unsigned(), where, ": expected an integer in [", lo, ", ", hi,
-               "], got ", shown(v));
+               "], got ", io::json_shown(v));
   const bool fits = v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(hi)
                                            : (v.get<std::int64_t>() >= lo && v.get<std::int64_t>() <= hi);
   SHRINK_CHECK(fits, where, ": expected an integer in [", lo, ", ", hi, "], got ", v.dump());
@@ -76,7 +57,7 @@ std::string one_of(const json& v, const std::string& where, const std::vector<st
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "'" : ", '") + a + "'";
   SHRINK_CHECK(v.is_string() && std::find(allowed.begin(), allowed.end(), v.get<std::string>()) != allowed.end(),
-               where, ": expected one of ", list, ", got ", shown(v));
+               where, ": expected one of ", list, ", got ", io::json_shown(v));
   return v.get<std::string>();
 }
 
@@ -120,14 +101,14 @@ void check_setting(const std::string& key, const json& v, std::size_t index) {
     per_type(v, where, [](const json& x, const std::string& at) { one_of(x, at, kQuantDtypes); }, "a dtype name");
   } else if (key == "observer") {
     per_type(v, where, [](const json& x, const std::string& at) {
-      SHRINK_CHECK(x.is_string() && !x.get<std::string>().empty(), at, ": expected an observer name, got ", shown(x));
+      SHRINK_CHECK(x.is_string() && !x.get<std::string>().empty(), at, ": expected an observer name, got ", io::json_shown(x));
     }, "an observer name");
   }
 }
 
 ConfigDict parse_dict(const json& d, std::size_t index) {
   SHRINK_CHECK(d.is_object(), at(index), ": expected an object {\"op_types\": [...], \"sparsity\": ...}, got ",
-               shown(d));
+               io::json_shown(d));
   ConfigDict out;
   out.index = index;
   for (const auto& [key, value] : d.items()) {
@@ -148,7 +129,7 @@ ConfigDict parse_dict(const json& d, std::size_t index) {
         }
       }
     } else if (key == "exclude") {
-      SHRINK_CHECK(value.is_boolean(), at(index, key), ": expected true or false, got ", shown(value));
+      SHRINK_CHECK(value.is_boolean(), at(index, key), ": expected true or false, got ", io::json_shown(value));
       out.exclude = value.get<bool>();
     } else {
       check_setting(key, value, index);
@@ -169,21 +150,6 @@ ConfigDict parse_dict(const json& d, std::size_t index) {
   return out;
 }
 
-/// 1-based line and column of byte `offset` in `text`.
-std::pair<std::size_t, std::size_t> line_column(const std::string& text, std::size_t offset) {
-  offset = std::min(offset, text.size());
-  std::size_t line = 1, column = 1;
-  for (std::size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return {line, column};
-}
-
 }  // namespace
 
 std::optional<double> ConfigDict::sparsity_per_layer() const {
@@ -202,25 +168,14 @@ double ConfigDict::max_sparsity_per_layer() const {
 }
 
 ConfigList ConfigList::parse(const std::string& json_text, const std::string& source) {
-  json value;
-  try {
-    value = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's byte is 1-based and points just past the offending character.
-    const auto [line, column] = line_column(json_text, e.byte > 0 ? e.byte - 1 : 0);
-    std::string what = e.what();
-    if (const auto p = what.find("syntax error"); p != std::string::npos) what = what.substr(p);
-    throw ValueError(source + ": malformed JSON at line " + std::to_string(line) + ", column " +
-                     std::to_string(column) + ": " + what);
-  }
-  return from_json(value, source);
+  return from_json(io::parse_json_text(json_text, source), source);
 }
 
 ConfigList ConfigList::from_json(const json& value, const std::string& source) {
   ConfigList out;
   out.source_ = source;
   try {
-    SHRINK_CHECK(value.is_array(), "config_list: expected a list of dicts [{...}, ...], got ", shown(value));
+    SHRINK_CHECK(value.is_array(), "config_list: expected a list of dicts [{...}, ...], got ", io::json_shown(value));
     for (std::size_t i = 0; i < value.size(); ++i) out.dicts_.push_back(parse_dict(value[i], i));
   } catch (const ValueError& e) {
     if (source == "config_list") throw;
@@ -230,17 +185,7 @@ ConfigList ConfigList::from_json(const json& value, const std::string& source) {
 }
 
 ConfigList ConfigList::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IOError(path + ": cannot open the config_list file for reading");
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxConfigFileBytes)
-      throw IOError(path + ": expected a config_list file of at most 16 MiB, got more");
-  }
-  if (in.bad()) throw IOError(path + ": read error");
-  return parse(text, path);
+  return parse(io::read_text_file(path, "config_list file", kMaxConfigFileBytes), path);
 }
 
 json ConfigList::to_json() const {

@@ -34,6 +34,7 @@
 #include "io/data/sampling.h"
 #include "io/data/transforms.h"
 #include "io/file_format.h"
+#include "io/json_reader.h"
 #include "io/metrics.h"
 #include "io/quantized_file.h"
 #include "io/quantized_tensor.h"

@@ -3,30 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
-#include <numeric>
 
 #include "autograd/error.h"
+#include "io/json_reader.h"
 
 namespace shrink::compression::detail {
-namespace {
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  std::iota(row.begin(), row.end(), std::size_t{0});
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
 void rethrow_with_context(const std::string& prefix) {
   try {
     throw;
@@ -54,7 +35,7 @@ std::vector<std::string> close_names(const std::string& name, const std::vector<
   const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
   std::vector<std::pair<std::size_t, std::size_t>> scored;  // (distance, index)
   for (std::size_t i = 0; i < candidates.size(); ++i)
-    if (const std::size_t d = edit_distance(name, candidates[i]); d <= limit) scored.emplace_back(d, i);
+    if (const std::size_t d = io::edit_distance(name, candidates[i]); d <= limit) scored.emplace_back(d, i);
   std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
   for (std::size_t k = 0; k < scored.size() && out.size() < most; ++k) out.push_back(candidates[scored[k].second]);

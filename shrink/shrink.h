@@ -124,5 +124,7 @@
 // its runner with checkpoints and resume, and the run's record.
 #include "pipeline/pipeline_spec.h"
 #include "pipeline/run_record.h"
+#include "pipeline/markup.h"
 #include "pipeline/runner.h"
 #include "pipeline/summary_table.h"
+#include "pipeline/svg_chart.h"

@@ -85,6 +85,7 @@ Scale make_scale(std::vector<double> values, const ChartAxis& axis) {
   }
   Scale s;
   s.step = nice_step((hi - lo) / 5.0);
+  if (axis.integer) s.step = std::max(1.0, std::round(s.step));
   s.lo = axis.min ? lo : std::floor(lo / s.step + 1e-9) * s.step;
   s.hi = axis.max ? hi : std::ceil(hi / s.step - 1e-9) * s.step;
   const double big = std::max(std::abs(s.lo), std::abs(s.hi));
@@ -163,13 +164,19 @@ std::string x_label(const Frame& f, const ChartAxis& axis) {
          xml_escape(axis.label) + "</text>\n";
 }
 
-std::string legend(const Frame& f, const std::vector<std::string>& names, const std::vector<bool>& dashed) {
+/// A legend entry per name: a line (dashed where asked) or, for bars, a square of its colour.
+std::string legend(const Frame& f, const std::vector<std::string>& names, const std::vector<bool>& dashed, bool bars) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
     const double y = f.top + 6 + kLegendRow * static_cast<double>(i);
-    out += "<line x1=\"" + num(f.legend_x) + "\" y1=\"" + num(y) + "\" x2=\"" + num(f.legend_x + 20) + "\" y2=\"" +
-           num(y) + "\" stroke=\"" + colour(i) + "\" stroke-width=\"3\"" +
-           (dashed[i] ? " stroke-dasharray=\"5 3\"" : "") + "/>\n<text x=\"" + num(f.legend_x + 26) + "\" y=\"" +
+    if (bars)
+      out += "<rect x=\"" + num(f.legend_x + 4) + "\" y=\"" + num(y - 6) + "\" width=\"12\" height=\"12\" fill=\"" +
+             colour(i) + "\"/>\n";
+    else
+      out += "<line x1=\"" + num(f.legend_x) + "\" y1=\"" + num(y) + "\" x2=\"" + num(f.legend_x + 20) + "\" y2=\"" +
+             num(y) + "\" stroke=\"" + colour(i) + "\" stroke-width=\"3\"" +
+             (dashed[i] ? " stroke-dasharray=\"5 3\"" : "") + "/>\n";
+    out += "<text x=\"" + num(f.legend_x + 26) + "\" y=\"" +
            num(y) + "\" dominant-baseline=\"middle\">" + xml_escape(shorten(names[i], kMaxLabel)) + "<title>" +
            xml_escape(names[i]) + "</title></text>\n";
   }
@@ -222,7 +229,7 @@ std::string line_chart(const std::vector<ChartSeries>& series, const ChartOption
              (s.dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>\n";
     out += marks;
   }
-  return out + legend(f, names, dashed) + "</svg>\n";
+  return out + legend(f, names, dashed, false) + "</svg>\n";
 }
 
 std::string bar_chart(const std::vector<std::string>& categories, const std::vector<BarSeries>& series,
@@ -263,7 +270,7 @@ std::string bar_chart(const std::vector<std::string>& categories, const std::vec
     out += "<text transform=\"translate(" + lx + " " + ly + ") rotate(-40)\" text-anchor=\"end\">" +
            xml_escape(shorten(categories[c], kMaxLabel)) + "<title>" + xml_escape(categories[c]) + "</title></text>\n";
   }
-  return out + legend(f, names, std::vector<bool>(names.size(), false)) + "</svg>\n";
+  return out + legend(f, names, std::vector<bool>(names.size(), false), true) + "</svg>\n";
 }
 
 }  // namespace shrink::pipeline

@@ -23,6 +23,7 @@ struct ChartAxis {
   std::string unit;             ///< appended to every tick label, e.g. "%"
   std::optional<double> min;    ///< fixed range; default: the data's, widened to whole ticks
   std::optional<double> max;
+  bool integer = false;         ///< ticks on whole numbers only (epochs)
 };
 
 struct ChartOptions {

@@ -1,12 +1,24 @@
 #pragma once
 // Hand-built RunRecords for the report tests (summary table, SVG charts, HTML report): a
 // four-stage run with epochs, layer rows, a sensitivity analysis, files and notes, and an
-// empty one. The layer name `a<b>&"c"` checks that user text is escaped everywhere.
+// empty one. The layer name `a<b>&"c"` checks that user text is escaped everywhere. Also the
+// text searches the tests share.
+#include <string>
+
 #include "pipeline/run_record.h"
 
 namespace shrink::pipeline::testing {
 
 inline const char* const kHostileLayer = "a<b>&\"c\"";
+
+/// How many times `what` occurs in `text` (not overlapping).
+inline std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+inline bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
 inline EpochRecord epoch(std::int64_t e, double test_accuracy) {
   EpochRecord r;

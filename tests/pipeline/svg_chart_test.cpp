@@ -13,12 +13,7 @@
 namespace shrink::pipeline {
 namespace {
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
-
+using testing::count;
 TEST(XmlEscape, EscapesMarkupAndReplacesInvalidUtf8AndControlCharacters) {
   EXPECT_EQ(xml_escape(testing::kHostileLayer), "a&lt;b&gt;&amp;&quot;c&quot;");
   EXPECT_EQ(xml_escape("it's"), "it&#39;s");
@@ -80,6 +75,16 @@ TEST(LineChart, KeepsAFixedRangeAndWidensASinglePoint) {
   EXPECT_NE(svg.find("<title>one: 3, 50%</title>"), std::string::npos);
 }
 
+TEST(LineChart, PutsIntegerTicksOnWholeNumbersOnly) {
+  ChartOptions o = options();
+  o.x.integer = true;
+  const std::string svg = line_chart({{.name = "epochs", .x = {1, 2, 3}, .y = {80, 85, 86}}}, o);
+  for (const char* tick : {">1<", ">2<", ">3<"}) EXPECT_NE(svg.find(tick), std::string::npos) << tick;
+  EXPECT_EQ(svg.find(">1.5<"), std::string::npos);
+  EXPECT_NE(line_chart({{.name = "epochs", .x = {1, 2, 3}, .y = {80, 85, 86}}}, options()).find(">1.5<"),
+            std::string::npos);
+}
+
 TEST(LineChart, RejectsSeriesOfUnequalLengths) {
   try {
     line_chart({{.name = "s", .x = {1, 2}, .y = {1}}}, options());
@@ -97,7 +102,8 @@ TEST(BarChart, DrawsABarPerSeriesPerCategoryWithSlantedShortenedLabels) {
   o.y.max = 100;
   const std::string svg = bar_chart({"fc1", testing::kHostileLayer, long_name},
                                     {{"dense", {0, 0, 0}}, {"prune", {50, 25, 75}}}, o);
-  EXPECT_EQ(count(svg, "<rect"), 1u + 6u);  // the background, then the bars
+  EXPECT_EQ(count(svg, "<rect"), 1u + 6u + 2u);  // the background, the bars, the legend's squares
+  EXPECT_EQ(count(svg, "</rect>"), 6u);          // the bars have tooltips
   EXPECT_EQ(count(svg, "rotate(-40)"), 3u);
   EXPECT_NE(svg.find(">features.block4.conv_with_a_r...<title>" + long_name + "</title>"), std::string::npos);
   EXPECT_NE(svg.find("<title>prune, a&lt;b&gt;&amp;&quot;c&quot;: 25%</title>"), std::string::npos);

@@ -121,10 +121,11 @@
 #include "speedup/trace.h"
 
 // pipeline: a compression pipeline file (train, prune, distill, quantize, speedup, export stages),
-// its runner with checkpoints and resume, and the run's record.
+// its runner with checkpoints and resume, the run's record, its summary table and HTML report.
+#include "pipeline/html_report.h"
+#include "pipeline/markup.h"
 #include "pipeline/pipeline_spec.h"
 #include "pipeline/run_record.h"
-#include "pipeline/markup.h"
 #include "pipeline/runner.h"
 #include "pipeline/summary_table.h"
 #include "pipeline/svg_chart.h"

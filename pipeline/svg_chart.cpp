@@ -113,13 +113,13 @@ struct Frame {
 };
 
 Frame make_frame(const ChartOptions& o, const std::vector<std::string>& legend, const Scale& ys,
-                 double bottom_extra) {
+                 double bottom_extra, double min_left = 0) {
   std::size_t longest = 0;
   for (const auto& name : legend) longest = std::max(longest, io::display_width(shorten(name, kMaxLabel)));
   const double legend_w = legend.empty() ? 0 : 36 + kCharWidth * static_cast<double>(longest);
   const std::size_t tick_chars = std::max(io::display_width(ys.label(ys.lo)), io::display_width(ys.label(ys.hi)));
   Frame f;
-  f.left = 40 + kCharWidth * static_cast<double>(tick_chars);
+  f.left = std::max(min_left, 40 + kCharWidth * static_cast<double>(tick_chars));
   f.top = 40;
   const double right = 16 + legend_w;
   const double bottom = 56 + bottom_extra;
@@ -249,8 +249,11 @@ std::string bar_chart(const std::vector<std::string>& categories, const std::vec
   ChartOptions sized = options;
   const double group_min = 8.0 + 10.0 * static_cast<double>(std::max<std::size_t>(series.size(), 1));
   sized.width = std::max(options.width, static_cast<int>(std::ceil(group_min * static_cast<double>(categories.size()))) + 200);
-  // Category labels slant at 40 degrees: sin(40) ~ 0.64 of their length hangs below the axis.
-  const Frame f = make_frame(sized, names, yscale, 0.64 * kCharWidth * static_cast<double>(longest));
+  // Category labels slant at 40 degrees: sin(40) ~ 0.64 of their length hangs below the axis and
+  // cos(40) ~ 0.77 reaches left of their category, which for the first one must stay in view.
+  const double first = categories.empty() ? 0 : static_cast<double>(io::display_width(shorten(categories[0], kMaxLabel)));
+  const Frame f = make_frame(sized, names, yscale, 0.64 * kCharWidth * static_cast<double>(longest),
+                             0.77 * kCharWidth * first + 8);
   std::string out = open_svg(f, options.title) + y_axis(f, yscale, options.y) + x_label(f, options.x);
   const double group = f.plot_w / static_cast<double>(std::max<std::size_t>(categories.size(), 1));
   const double bar = 0.8 * group / static_cast<double>(std::max<std::size_t>(series.size(), 1));

@@ -112,6 +112,12 @@ TEST(BarChart, DrawsABarPerSeriesPerCategoryWithSlantedShortenedLabels) {
   EXPECT_EQ(svg, bar_chart({"fc1", testing::kHostileLayer, long_name}, {{"dense", {0, 0, 0}}, {"prune", {50, 25, 75}}}, o));
 }
 
+TEST(BarChart, LeavesRoomLeftOfTheAxisForTheFirstSlantedLabel) {
+  // 32 characters slanted at 40 degrees reach about 0.77 * 7 * 32 = 172 pixels left of their bar.
+  const std::string svg = bar_chart({std::string(40, 'x'), "b"}, {{"s", {1, 2}}}, options());
+  EXPECT_NE(svg.find("<line x1=\"180.48\" y1=\"40.00\" x2=\"180.48\""), std::string::npos);  // the y axis
+}
+
 TEST(BarChart, RejectsASeriesWithoutOneValuePerCategory) {
   try {
     bar_chart({"a", "b"}, {{"s", {1}}}, options());

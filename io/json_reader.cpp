@@ -160,8 +160,10 @@ JsonReader JsonReader::required(const std::string& key, const std::string& what)
 std::size_t JsonReader::list(std::size_t min_size, std::size_t max_size, const std::string& what) const {
   if (!value_->is_array()) fail(what, json_shown(*value_));
   const std::size_t n = value_->size();
-  if (n < min_size) fail(what + " of at least " + std::to_string(min_size) + " entries", std::to_string(n));
-  if (n > max_size) fail(what + " of at most " + std::to_string(max_size) + " entries", std::to_string(n));
+  const auto entries = [](std::size_t k) { return std::to_string(k) + (k == 1 ? " entry" : " entries"); };
+  if (min_size == max_size && n != min_size) fail(what + " with exactly " + entries(min_size), std::to_string(n));
+  if (n < min_size) fail(what + " with at least " + entries(min_size), std::to_string(n));
+  if (n > max_size) fail(what + " with at most " + entries(max_size), std::to_string(n));
   return n;
 }
 

@@ -110,8 +110,9 @@ class JsonReader {
   /// The value at `key`; "<where>: expected a key '<key>' (<what>), got none" when absent.
   JsonReader required(const std::string& key, const std::string& what) const;
 
-  /// Checks that this is a list of [min_size, max_size] elements (`what` describes it in the
-  /// message) and returns its size.
+  /// Checks that this is a list of [min_size, max_size] elements and returns its size: "expected
+  /// <what>, got ..." for another type, "expected <what> with at least 2 entries, got 1" (at most,
+  /// exactly) for another size.
   std::size_t list(std::size_t min_size, std::size_t max_size, const std::string& what) const;
   /// Element `index` of a list (path "<path>[<index>]").
   JsonReader at(std::size_t index) const;

@@ -20,13 +20,32 @@
 ///
 /// Stages run in order on one global epoch timeline, as PaddleSlim's compressor strategies do:
 /// every training stage (train, prune, quantize with epochs) owns the epochs
-/// [start_epoch, end_epoch) that follow the previous one; `distill` is an overlay that changes the
-/// loss of whatever trains during its [start_epoch, end_epoch) (default: every later epoch);
-/// speedup, export and sensitivity take no epochs and run at their place in the list.
+/// [start_epoch, end_epoch) that follow the previous one (a prune stage owns pruning_epochs +
+/// epochs: first the epochs a data-driven pruner trains before compress, then the fine-tuning);
+/// `distill` is an overlay that changes the loss of whatever trains during its
+/// [start_epoch, end_epoch) (default: every later epoch; both must lie between its place in the
+/// list and the end of the timeline, and cover at least one epoch); speedup, export and
+/// sensitivity take no epochs and run at their place in the list (start_epoch == end_epoch).
+///
+/// The JSON keys of a stage are the StageSpec field names; besides "type" and "name", a stage takes
+/// those of its type, and a key of another type is an error naming the types that take it:
+/// - train: epochs (required, > 0), training (overrides of the pipeline's recipe);
+/// - prune: pruner, config_list (both required), pruner_options, schedule, schedule_options,
+///   pruning_epochs, dependency_aware, epochs, training;
+/// - quantize: quantizer, config_list (both required), quantizer_options, calibration_batches
+///   (required for ptq, > 0, and only there; ptq takes 0 epochs), epochs, training;
+/// - distill: distill_config (required), teacher or teacher_stage (exactly one; the stage must come
+///   earlier), start_epoch, end_epoch;
+/// - speedup: speedup_mode, round_to (1..4096);
+/// - export: exports (each of model, weights, masks, calibration, int8 at most once);
+/// - sensitivity: ratios (in (0, 1), ascending), sensitivity_images. Relative paths (model.file, model.weights, teacher files, data.root) are resolved
+/// against the pipeline file's directory by from_file(), against the working directory by parse().
 ///
 /// Every error is a ValueError naming the file and the JSON path of the offending key, e.g.
-/// `pipeline.json: stages[1].config_list[0].sparsity: expected a number in [0, 1), got 1.5`;
-/// unknown keys list the allowed ones.
+/// `pipeline.json: stages[1].training.lr: expected a number > 0, got -1`; unknown keys list the
+/// allowed ones. Errors inside a config_list or distill_config are those of
+/// compression::ConfigList / DistillConfig below the stage's path:
+/// `pipeline.json: stages[1].config_list[0]['sparsity']: expected a number in [0, 1), got 1.5`.
 
 #include <cstdint>
 #include <optional>
@@ -74,10 +93,12 @@ const char* stage_type_name(StageType type);
 /// error naming the key).
 struct StageSpec {
   StageType type = StageType::Train;
-  std::string name;             ///< unique in the pipeline; default "<type>" or "<type>_<k>" when repeated
-  std::int64_t epochs = 0;      ///< training epochs of train / prune (fine-tune) / quantize (QAT)
-  std::int64_t start_epoch = 0; ///< on the global timeline (computed for all but distill)
-  std::int64_t end_epoch = 0;   ///< exclusive
+  /// Unique in the pipeline; [A-Za-z0-9_.-], at most 64, not starting with '.' (it names output
+  /// files). Default: "<type>" for the first stage of its type, "<type>_<k>" for the k-th (k >= 2).
+  std::string name;
+  std::int64_t epochs = 0;      ///< training epochs of train (> 0) / prune (fine-tune) / quantize (QAT; 0 for ptq)
+  std::int64_t start_epoch = 0; ///< on the global timeline (computed; distill: set in the file or its place)
+  std::int64_t end_epoch = 0;   ///< exclusive (distill: set in the file or the end of the timeline)
   TrainingSpec training;        ///< the pipeline's recipe with the stage's "training" keys applied
 
   // prune
@@ -122,11 +143,15 @@ struct PipelineSpec {
 
   /// Validates `json` completely (see the file comment); `source` prefixes every message.
   static PipelineSpec parse(const nlohmann::json& json, const std::string& source = "pipeline");
-  /// Reads and validates a JSON file; relative paths inside it (model.file, model.weights,
-  /// teacher files) are resolved against the file's directory. IOError when it cannot be read,
-  /// ValueError (with line and column) for a syntax error.
+  /// parse() of JSON text: ValueError with line and column for a syntax error, and for nesting
+  /// deeper than 64 levels (checked before parsing).
+  static PipelineSpec parse_text(const std::string& text, const std::string& source = "pipeline");
+  /// Reads and validates a JSON file (at most 4 MiB); `path` as given is the source of messages,
+  /// and relative paths inside it (model.file, model.weights, teacher files, data.root) are
+  /// resolved against its directory. IOError when it cannot be read, ValueError as parse_text().
   static PipelineSpec from_file(const std::string& path);
-  /// The JSON form with every default filled in; parse(to_json()) gives the same spec.
+  /// The JSON form with every default filled in (paths as resolved; total_epochs and the computed
+  /// start/end epochs of training stages left out); parse(to_json()) gives the same spec.
   nlohmann::json to_json() const;
 };
 

@@ -115,9 +115,9 @@ TEST(JsonReader, AMissingRequiredKeyIsNamedWithWhatItHolds) {
 
 TEST(JsonReader, ListSizesAreBounded) {
   expect_message<ValueError>([] { stage().find("kinds")->list(3, 5, "a list of kinds"); },
-                             "demo.json: stages[0].kinds: expected a list of kinds of at least 3 entries, got 2");
+                             "demo.json: stages[0].kinds: expected a list of kinds with at least 3 entries, got 2");
   expect_message<ValueError>([] { stage().find("kinds")->list(0, 1, "a list of kinds"); },
-                             "demo.json: stages[0].kinds: expected a list of kinds of at most 1 entries, got 2");
+                             "demo.json: stages[0].kinds: expected a list of kinds with at most 1 entry, got 2");
   expect_message<ValueError>([] { stage().find("n")->list(0, 1, "a list of kinds"); },
                              "demo.json: stages[0].n: expected a list of kinds, got 3");
 }

@@ -5,14 +5,14 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 
 using namespace shrink;
 
 int main(int argc, char** argv) {
   CLI::App app{"A tour of Shrink's autograd: fits a linear model by hand-written SGD and prints the loss.",
                "autograd_tour"};
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
 
   Generator gen(0);
   // Data: y = 3·x0 − 2·x1 + 0.5 + noise.

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "examples/cli.h"
+#include "cli/command_line.h"
 
 using namespace shrink;
 
@@ -123,10 +123,10 @@ int main(int argc, char** argv) {
   std::int64_t epochs = 3;
   std::string checkpoint = "custom_module.ckpt.h5";
   app.add_option("--epochs", epochs, "Epochs to train (at least 2: the check resumes at epoch 1)")
-      ->check(examples::positive());
+      ->check(cli::positive());
   app.add_option("--checkpoint", checkpoint, "Where to write the checkpoint");
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
-  if (epochs < 2) return examples::usage_error(app, "--epochs: expected a number >= 2, got " + std::to_string(epochs));
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
+  if (epochs < 2) return cli::usage_error(app, "--epochs: expected a number >= 2, got " + std::to_string(epochs));
 
   manual_seed(0);
   data::DataLoader loader(make_dataset(512), {.batch_size = 32, .shuffle = true, .seed = 1});

@@ -19,7 +19,7 @@
 #include "autograd/ops.h"
 #include "compression/distillation/distill_config.h"
 #include "compression/distillation/distiller.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -71,29 +71,29 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--save-teacher", save_teacher, "Write the trained teacher's weights to this file");
   app.add_option("--teacher-epochs", teacher_epochs, "Teacher training epochs (without --teacher-weights)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--teacher-lr", teacher_lr, "Teacher learning rate (SGD, cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--config", config_path,
                  "Distill config JSON file (examples/configs/kd_*.json); default: soft labels, temperature 4, alpha 0.5");
-  app.add_option("--epochs", epochs, "Student training epochs (both runs)")->check(examples::positive())->capture_default_str();
+  app.add_option("--epochs", epochs, "Student training epochs (both runs)")->check(cli::positive())->capture_default_str();
   app.add_option("--optimizer", optimizer_name, "Student optimizer")
       ->check(CLI::IsMember({"sgd", "rmsprop"}))
       ->capture_default_str();
-  app.add_option("--lr", lr, "Student learning rate (cosine-annealed to 0)")->check(examples::positive())->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--lr", lr, "Student learning rate (cosine-annealed to 0)")->check(cli::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(cli::positive())->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisations and the shuffles")->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--test-limit", test_limit, "Evaluate on the first N test images only (0: all 10,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--out", out, "Write the distilled student's weights to this file");
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
 
   // The configuration is checked before any training: module names against both models, and
   // every term on a dummy batch (shapes), so a mistake costs no epoch.
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
                  : compression::DistillConfig::from_file(config_path);
     compression::Distiller(models::create(student_name), models::create(teacher_name), config).check(zeros({2, 1, 28, 28}));
   } catch (const Error& e) {
-    return examples::usage_error(app, e.what());
+    return cli::usage_error(app, e.what());
   }
 
   try {

@@ -85,23 +85,38 @@ inline void train_dense(nn::Module& model, data::DataLoader& loader, std::int64_
   }
 }
 
-/// Top-1 accuracy of `model` over `loader` in eval mode without grad, with a progress line
-/// starting with `description`.
-inline double evaluate(nn::Module& model, data::DataLoader& loader, const std::string& description = "  test") {
+/// What evaluate_metrics() measures over a test set.
+struct Evaluation {
+  double accuracy = 0;  ///< top-1, in [0, 1]
+  double loss = 0;      ///< mean cross-entropy per image
+  std::int64_t images = 0;
+};
+
+/// Top-1 accuracy and mean cross-entropy of `model` over `loader` in eval mode without grad, with
+/// a progress line starting with `description`.
+inline Evaluation evaluate_metrics(nn::Module& model, data::DataLoader& loader,
+                                   const std::string& description = "  test") {
   NoGradGuard no_grad;
   model.eval();
   io::Progress progress(loader.size(), {.description = description});
-  std::int64_t correct = 0, seen = 0;
+  std::int64_t correct = 0;
+  Evaluation result;
   for (const data::Batch& batch : loader) {
     const Tensor logits = model(batch.data);
     const Tensor loss = cross_entropy(logits, batch.targets);
     correct += io::correct_topk(logits, batch.targets);
-    seen += batch.targets.size(0);
+    result.images += batch.targets.size(0);
     progress.step(batch.targets.size(0), loss.item());
   }
-  const double accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-  progress.finish({{"acc", accuracy}});
-  return accuracy;
+  if (result.images) result.accuracy = static_cast<double>(correct) / static_cast<double>(result.images);
+  result.loss = result.images ? progress.mean_loss() : 0.0;
+  progress.finish({{"acc", result.accuracy}});
+  return result;
+}
+
+/// Top-1 accuracy of `model` over `loader` (evaluate_metrics' accuracy).
+inline double evaluate(nn::Module& model, data::DataLoader& loader, const std::string& description = "  test") {
+  return evaluate_metrics(model, loader, description).accuracy;
 }
 
 }  // namespace shrink::examples

@@ -24,7 +24,7 @@
 #include "compression/config_list.h"
 #include "compression/pruning/registry.h"
 #include "compression/quantization/qat_quantizer.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -71,14 +71,14 @@ int main(int argc, char** argv) {
   CLI::App app{"Train, prune, speed up, quantize (QAT int8) and export the `naive` model on Fashion-MNIST "
                "in one C++ program (docs/getting-started.md).",
                "getting_started"};
-  app.add_option("--epochs", epochs, "Dense training epochs")->check(examples::positive())->capture_default_str();
+  app.add_option("--epochs", epochs, "Dense training epochs")->check(cli::positive())->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all)")
-      ->check(examples::positive(/*allow_zero=*/true));
+      ->check(cli::positive(/*allow_zero=*/true));
   app.add_option("--test-limit", test_limit, "Evaluate on the first N test images only (0: all)")
-      ->check(examples::positive(/*allow_zero=*/true));
+      ->check(cli::positive(/*allow_zero=*/true));
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--out-dir", out_dir, "Where the exported files go")->capture_default_str();
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
 
   try {
     // Data: torchvision's FashionMNIST + Normalize + DataLoader, the same way.

@@ -37,7 +37,7 @@
 #include "compression/pruning/scheduled_pruners.h"
 #include "compression/pruning/slim_pruner.h"
 #include "compression/pruning/statistics.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -157,46 +157,46 @@ int main(int argc, char** argv) {
                  "The schedule's options as a JSON object, e.g. '{\"total_iteration\": 4, \"unit\": \"epoch\"}'")
       ->capture_default_str();
   app.add_option("--epochs", epochs, "Dense training epochs (without --weights)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--finetune-epochs", finetune_epochs, "Fine-tuning epochs after pruning")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--sparsity-epochs", sparsity_epochs,
                  "slim only: epochs trained with the regulariser on BatchNorm γ before pruning (NNI's training_epochs)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--collect-batches", collect_batches,
                  "taylorfo, apoz, mean_activation: training batches their statistics are collected on")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(cli::positive())->capture_default_str();
   app.add_option("--lr", lr, "Dense training learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--finetune-lr", finetune_lr, "Fine-tuning learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--test-limit", test_limit, "Evaluate on the first N test images only (0: all 10,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--out", out, "Where to write the pruned weights (masks applied; loads into a plain model)")
       ->capture_default_str();
   app.add_option("--masks", masks_out, "Where to write the masks")->capture_default_str();
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
   if (config_path.empty())
-    return examples::usage_error(app, "--config FILE is required (a config_list, e.g. examples/configs/l1norm_vgg_50.json)");
+    return cli::usage_error(app, "--config FILE is required (a config_list, e.g. examples/configs/l1norm_vgg_50.json)");
 
   // The configuration is checked before any training: a mistake costs no epoch.
   nlohmann::json options, schedule_options;
-  if (const auto error = parse_json("--options", options_text, options)) return examples::usage_error(app, *error);
+  if (const auto error = parse_json("--options", options_text, options)) return cli::usage_error(app, *error);
   if (const auto error = parse_json("--schedule-options", schedule_options_text, schedule_options))
-    return examples::usage_error(app, *error);
+    return cli::usage_error(app, *error);
   manual_seed(seed);
   nn::ModulePtr model;
   compression::ConfigList config;
@@ -206,10 +206,10 @@ int main(int argc, char** argv) {
     // A dry run on a copy: make_pruner checks the name and options, compress() the config_list.
     Pruning(pruner_name, model->clone(), config, options, schedule_name, schedule_options).compress();
   } catch (const Error& e) {
-    return examples::usage_error(app, e.what());
+    return cli::usage_error(app, e.what());
   }
   if (sparsity_epochs > 0 && pruner_name != "slim")
-    return examples::usage_error(app, "--sparsity-epochs: expected --pruner slim (the pruner with a regulariser), got --pruner " +
+    return cli::usage_error(app, "--sparsity-epochs: expected --pruner slim (the pruner with a regulariser), got --pruner " +
                                           pruner_name);
 
   try {

@@ -26,7 +26,7 @@
 #include "compression/quantization/ptq_quantizer.h"
 #include "compression/quantization/quantizer_registry.h"
 #include "speedup/conv_bn_pairs.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -86,36 +86,36 @@ int main(int argc, char** argv) {
                "ptq: after calibrating, add each layer's mean weight-quantization error to its bias");
   app.add_option("--config", config_path, "config_list JSON file (examples/configs/); required");
   app.add_option("--dense-epochs", dense_epochs, "Float training epochs (without --weights)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--epochs", epochs, "Every method but ptq: quantization-aware fine-tuning epochs")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--calibration-images", calibration_images, "ptq: training images the observers see")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Batch size")->check(cli::positive())->capture_default_str();
   app.add_option("--dense-lr", dense_lr, "Float training learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--lr", lr, "Fine-tuning learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--test-limit", test_limit, "Evaluate on the first N test images only (0: all 10,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--out", out, "Where to write the weights the quantized model computes with")->capture_default_str();
   app.add_option("--calibration-out", calibration_out, "Where to write the calibration config (JSON)")
       ->capture_default_str();
   app.add_option("--int8-out", int8_out, "Where to write the int8 HDF5 file")->capture_default_str();
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
   if (config_path.empty())
-    return examples::usage_error(app, "--config FILE is required (a config_list, e.g. examples/configs/ptq_vgg_int8.json)");
+    return cli::usage_error(app, "--config FILE is required (a config_list, e.g. examples/configs/ptq_vgg_int8.json)");
 
   manual_seed(seed);
   nn::ModulePtr model;
@@ -123,12 +123,12 @@ int main(int argc, char** argv) {
   try {
     model = models::create(model_name);
     config = compression::ConfigList::from_file(config_path);
-    if (fold_bn && method != "qat") return examples::usage_error(app, "--fold-bn: expected --method qat, got " + method);
+    if (fold_bn && method != "qat") return cli::usage_error(app, "--fold-bn: expected --method qat, got " + method);
     if (bias_correction && method != "ptq")
-      return examples::usage_error(app, "--bias-correction: expected --method ptq, got " + method);
+      return cli::usage_error(app, "--bias-correction: expected --method ptq, got " + method);
     make(method, model->clone(), config, fold_bn)->compress();  // a dry run: the config_list is checked before training
   } catch (const Error& e) {
-    return examples::usage_error(app, e.what());
+    return cli::usage_error(app, e.what());
   }
 
   try {

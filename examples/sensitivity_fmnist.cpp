@@ -30,7 +30,7 @@
 #include "compression/config_list.h"
 #include "compression/pruning/layer_pruning.h"
 #include "compression/pruning/weight_pruners.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -129,35 +129,35 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--sensitivity-images", sensitivity_images,
                  "Evaluate the sensitivity analysis on the first N test images (0: the whole test set)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--cache", cache, "Sensitivity cache (JSON): written after every evaluation, resumed from if it exists");
   app.add_option("--tolerance", tolerance, "How close the uniform run's measured MACs reduction must be to the guided one's")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--finetune-epochs", finetune_epochs, "Fine-tuning epochs of each pruned copy")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--finetune-lr", finetune_lr, "Fine-tuning learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(cli::positive())->capture_default_str();
   app.add_option("--seed", seed, "Seed of the shuffles (the same for both runs)")->capture_default_str();
   app.add_option("--limit", limit, "Fine-tune on the first N training images only (0: all 60,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--test-limit", test_limit, "Evaluate the pruned models on the first N test images only (0: all 10,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
-  if (weights.empty()) return examples::usage_error(app, "--weights FILE is required (train one with train_fmnist)");
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
+  if (weights.empty()) return cli::usage_error(app, "--weights FILE is required (train one with train_fmnist)");
   if (!(target > 0 && target < 1))
-    return examples::usage_error(app, "--target: expected a fraction in (0, 1), got " + number(target));
+    return cli::usage_error(app, "--target: expected a fraction in (0, 1), got " + number(target));
   std::set<double> distinct;
   for (const double r : ratios)
     if (!(r > 0 && r < 1) || !distinct.insert(r).second)
-      return examples::usage_error(app, "--ratios: expected distinct values in (0, 1), got " + number(r) +
+      return cli::usage_error(app, "--ratios: expected distinct values in (0, 1), got " + number(r) +
                                             (r > 0 && r < 1 ? " twice" : ""));
 
   try {

@@ -44,7 +44,7 @@
 #include "autograd/warning.h"
 #include "compression/config_list.h"
 #include "compression/pruning/registry.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -198,24 +198,24 @@ int main(int argc, char** argv) {
                "Do not mask the BatchNorm2d after a pruned Conv2d: removed channels then carry its shift, "
                "folded inexactly into padded convs (the shrunk top-1 may then differ: status 1)");
   app.add_option("--epochs", epochs, "Dense training epochs (without --weights)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--finetune-epochs", finetune_epochs, "Fine-tuning epochs with the masks")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(cli::positive())->capture_default_str();
   app.add_option("--lr", lr, "Dense training learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--finetune-lr", finetune_lr, "Fine-tuning learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--test-limit", test_limit, "Evaluate on the first N test images only (0: all 10,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--out", out, "Where to write the shrunk model's model file")->capture_default_str();
@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
                  "Only load this model file (io::load_model) and evaluate it; every other option but "
                  "--test-limit and --data is ignored")
       ->check(CLI::ExistingFile);
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
 
   try {
     auto normalize = examples::fmnist_normalize();
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
       auto dry_run = compression::make_pruner(pruner_name, model->clone(), config);
       dry_run->compress();
     } catch (const Error& e) {
-      return examples::usage_error(app, e.what());
+      return cli::usage_error(app, e.what());
     }
 
     auto train_set = examples::first(std::make_shared<data::FashionMNIST>(root, true), limit);

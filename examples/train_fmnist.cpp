@@ -18,7 +18,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "examples/cli.h"
+#include "cli/command_line.h"
 #include "examples/fmnist.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
@@ -48,23 +48,23 @@ int main(int argc, char** argv) {
   // A later occurrence of an option overrides an earlier one (scripts/demo passes defaults first).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--model", model_name, "Zoo model")->check(CLI::IsMember(models::names()))->capture_default_str();
-  app.add_option("--epochs", epochs, "Training epochs")->check(examples::positive())->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Training batch size")->check(examples::positive())->capture_default_str();
+  app.add_option("--epochs", epochs, "Training epochs")->check(cli::positive())->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Training batch size")->check(cli::positive())->capture_default_str();
   app.add_option("--lr", lr, "Initial learning rate (cosine-annealed to 0)")
-      ->check(examples::positive())
+      ->check(cli::positive())
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed of the initialisation and the shuffles")->capture_default_str();
   app.add_option("--out", out, "Where to write the trained weights (HDF5 state_dict)")->capture_default_str();
   app.add_option("--limit", limit, "Train on the first N training images only (0: all 60,000)")
-      ->check(examples::positive(/*allow_zero=*/true))
+      ->check(cli::positive(/*allow_zero=*/true))
       ->capture_default_str();
   app.add_option("--data", root, "Directory of the Fashion-MNIST idx files")->capture_default_str();
   app.add_option("--checkpoint", checkpoint, "Write a checkpoint to this file after every epoch");
   app.add_flag("--resume", resume, "Continue from --checkpoint if it exists");
   app.add_flag("--augment", augment, "Augment training images: random 28x28 crop of the 2-pixel padded image, "
                "random horizontal flip");
-  if (const auto status = examples::parse_command_line(app, argc, argv)) return *status;
-  if (resume && checkpoint.empty()) return examples::usage_error(app, "--resume needs --checkpoint FILE");
+  if (const auto status = cli::parse_command_line(app, argc, argv)) return *status;
+  if (resume && checkpoint.empty()) return cli::usage_error(app, "--resume needs --checkpoint FILE");
 
   try {
     manual_seed(seed);

@@ -1,15 +1,17 @@
 #pragma once
 /// \file
-/// Command-line parsing shared by the example programs (CLI11), with the exit statuses of a
-/// Unix tool: 0 after `--help`, 2 after a usage error, which is one line on stderr naming the
-/// problem, followed by where to find the usage.
+/// Command-line parsing shared by the `shrink` tool and the example programs (CLI11), with the
+/// exit statuses of a Unix tool: 0 after `--help`, 2 after a usage error. The examples print
+/// one line on stderr naming the problem, followed by where to find the usage; `shrink` prints
+/// exactly one line (error_line()).
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 
-namespace shrink::examples {
+namespace shrink::cli {
 
 /// Exit status of a command-line usage error (as getopt-based tools and Python's argparse use).
 inline constexpr int kUsageError = 2;
@@ -43,6 +45,33 @@ inline CLI::Validator positive(bool allow_zero = false) {
       allow_zero ? "NONNEGATIVE" : "POSITIVE");
 }
 
+/// "<who>: <message>" as one line: every line break of `message` (a library message listing
+/// several problems) becomes "; ".
+inline std::string error_line(const std::string& who, std::string_view message) {
+  std::string line = who + ": ";
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    if (message[i] != '\n') {
+      line += message[i];
+    } else if (i + 1 < message.size()) {
+      line += "; ";
+    }
+  }
+  return line;
+}
+
+/// A check for file arguments: the path names an existing regular file (or a link to one), and
+/// otherwise says "expected an existing file, got 'x.h5'" (or "got the directory 'x'").
+inline CLI::Validator existing_file() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        const CLI::detail::path_type type = CLI::detail::check_path(input.c_str());
+        if (type == CLI::detail::path_type::file) return {};
+        if (type == CLI::detail::path_type::directory) return "expected a file, got the directory '" + input + "'";
+        return "expected an existing file, got '" + input + "'";
+      },
+      "FILE");
+}
+
 /// Reports a usage error found after parsing (e.g. two options that need each other) and
 /// returns kUsageError.
 inline int usage_error(const CLI::App& app, const std::string& message) {
@@ -50,4 +79,4 @@ inline int usage_error(const CLI::App& app, const std::string& message) {
   return kUsageError;
 }
 
-}  // namespace shrink::examples
+}  // namespace shrink::cli

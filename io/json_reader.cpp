@@ -2,6 +2,7 @@
 #include "io/json_reader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -127,7 +128,14 @@ JsonReader::JsonReader(const nlohmann::json& value, std::string source, std::str
 
 std::string JsonReader::where() const { return path_.empty() ? source_ : source_ + ": " + path_; }
 
-std::string JsonReader::path_of(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+std::string JsonReader::path_of(const std::string& key) const {
+  const bool identifier = !key.empty() && !std::isdigit(static_cast<unsigned char>(key[0])) &&
+                          std::all_of(key.begin(), key.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                          });
+  if (!identifier) return path_ + "[" + nlohmann::json(key).dump() + "]";
+  return path_.empty() ? key : path_ + "." + key;
+}
 
 void JsonReader::fail(const std::string& expected, const std::string& got) const {
   throw ValueError(where() + ": expected " + expected + ", got " + got);
@@ -235,8 +243,9 @@ std::vector<std::string> JsonReader::string_list(std::size_t min_size, std::size
   return out;
 }
 
-std::vector<double> JsonReader::number_list(std::size_t min_size, std::size_t max_size, const NumberRange& range) const {
-  const std::size_t n = list(min_size, max_size, "a list of numbers");
+std::vector<double> JsonReader::number_list(std::size_t min_size, std::size_t max_size, const NumberRange& range,
+                                            const std::string& what) const {
+  const std::size_t n = list(min_size, max_size, what);
   std::vector<double> out;
   for (std::size_t i = 0; i < n; ++i) out.push_back(at(i).number(range));
   return out;

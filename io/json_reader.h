@@ -44,7 +44,7 @@ std::pair<std::size_t, std::size_t> json_line_column(const std::string& text, st
 
 /// Parses JSON `text`. ValueError "<source>: expected JSON nested at most <max_depth> levels
 /// deep, got more" (checked before parsing, see json_nesting_depth), "<source>: malformed JSON at
-/// line <l>, column <c>: syntax error ..." and "<source>: malformed JSON: number overflow ..."
+/// line <l>, column <c>: syntax error ..." (where the offending token ends, as nlohmann reads) and "<source>: malformed JSON: number overflow ..."
 /// (a number beyond double range).
 nlohmann::json parse_json_text(const std::string& text, const std::string& source, std::size_t max_depth = 64);
 
@@ -90,7 +90,8 @@ class JsonReader {
   const std::string& path() const { return path_; }
   /// "<source>: <path>", or "<source>" at the root: what messages start with.
   std::string where() const;
-  /// The path of `key` below this value ("stages[1]" + "lr" -> "stages[1].lr").
+  /// The path of `key` below this value: "stages[1]" + "lr" -> "stages[1].lr"; a key that is not
+  /// an identifier is quoted: "accuracy" + "features.0" -> "accuracy[\"features.0\"]".
   std::string path_of(const std::string& key) const;
 
   /// Throws ValueError "<where>: expected <expected>, got <got>".
@@ -134,8 +135,9 @@ class JsonReader {
   /// `allowed` is empty), none twice.
   std::vector<std::string> string_list(std::size_t min_size, std::size_t max_size,
                                        const std::vector<std::string>& allowed = {}) const;
-  /// A list of [min_size, max_size] numbers, each in `range`.
-  std::vector<double> number_list(std::size_t min_size, std::size_t max_size, const NumberRange& range) const;
+  /// A list of [min_size, max_size] numbers, each in `range`; `what` describes it in messages.
+  std::vector<double> number_list(std::size_t min_size, std::size_t max_size, const NumberRange& range,
+                                  const std::string& what = "a list of numbers") const;
 
  private:
   const nlohmann::json* value_;

@@ -69,11 +69,18 @@ struct RunRecord {
   std::int64_t baseline_macs = 0;
   std::vector<StageRecord> stages;
 
+  /// Every field, with null for an absent optional and for a train_loss that is not finite.
   nlohmann::json to_json() const;
-  /// Validates every field (ValueError naming the JSON path).
-  static RunRecord from_json(const nlohmann::json& json);
-  /// Writes `path` atomically (temp name, then rename).
+  /// Validates every field: ValueError "<source>: <JSON path>: expected <x>, got <y>" for a wrong
+  /// type or range (accuracies and sparsities in [0, 1], counts and times >= 0, end_epoch >=
+  /// start_epoch, a known stage type, one sensitivity accuracy per ratio) and for an unknown key.
+  /// "pipeline", "model", "stages" and each stage's "name" and "type" (and each epoch's "epoch"
+  /// and layer's "name") are required; every other key defaults as in the structs.
+  static RunRecord from_json(const nlohmann::json& json, const std::string& source = "run record");
+  /// Writes `path` atomically (temp name, then rename): to_json() indented.
   void save(const std::string& path) const;
+  /// Reads a file written by save(): IOError when it cannot be read (or exceeds 64 MiB),
+  /// ValueError for malformed JSON (line and column) and as from_json() with `path` as source.
   static RunRecord load(const std::string& path);
 };
 

@@ -26,6 +26,8 @@ TEST(JsonReader, PathsJoinKeysWithDotsAndIndicesWithBrackets) {
   EXPECT_EQ(r.find("lr")->path(), "stages[0].lr");
   EXPECT_EQ(JsonReader(kDoc, "demo.json").where(), "demo.json");
   EXPECT_FALSE(r.find("missing").has_value());
+  EXPECT_EQ(r.path_of("features.0"), "stages[0][\"features.0\"]");
+  EXPECT_EQ(JsonReader(kDoc, "demo.json").path_of("a b"), "[\"a b\"]");
 }
 
 TEST(JsonReader, TypedGettersReturnTheValues) {

@@ -8,74 +8,47 @@
 
 #include "autograd/error.h"
 #include "tests/io/temp_dir.h"
+#include "tests/pipeline/report_records.h"
 #include "tests/support/errors.h"
 
 namespace shrink::pipeline {
 namespace {
 
 using nlohmann::json;
-using testing::expect_message;
-using testing::TempDir;
-
-RunRecord sample_record() {
-  RunRecord r;
-  r.pipeline = "demo.json";
-  r.model = "naive";
-  r.baseline_accuracy = 0.1;
-  r.baseline_params = 1000;
-  r.baseline_macs = 20000;
-  StageRecord train;
-  train.name = "dense";
-  train.type = "train";
-  train.end_epoch = 2;
-  train.done = true;
-  train.accuracy = 0.875;
-  train.params = 1000;
-  train.macs = 20000;
-  train.latency_ms = 0.25;
-  train.seconds = 12.5;
-  train.epochs = {{0, 0.75, 0.7, 0.8, 5000, 0.05}, {1, 0.5, 0.8, 0.875, 5100, 0.025}};
-  train.layers = {{"features.0", "Conv2d", 160, 0.5, 125440}};
-  train.files = {"dense.ckpt.h5"};
-  train.notes = {"a note"};
-  StageRecord sens;
-  sens.name = "sensitivity";
-  sens.type = "sensitivity";
-  sens.start_epoch = sens.end_epoch = 2;
-  sens.sensitivity = SensitivityRecord{0.875, {0.25, 0.5}, {{"features.0", {0.86, 0.8}}}};
-  r.stages = {train, sens};
-  return r;
-}
+using shrink::testing::expect_message;
+using shrink::testing::TempDir;
+using testing::sample_run;
 
 /// from_json's message for `record` with `edit` applied to its JSON.
 template <typename Edit>
 void expect_record_error(Edit edit, const std::string& message) {
-  json j = sample_record().to_json();
+  json j = sample_run().to_json();
   edit(j);
   expect_message<ValueError>([&] { RunRecord::from_json(j, "run.json"); }, message.c_str());
 }
 
 TEST(RunRecord, ToJsonAndBackGivesTheSameRecord) {
-  const RunRecord r = sample_record();
+  const RunRecord r = sample_run();
   const RunRecord back = RunRecord::from_json(r.to_json());
   EXPECT_EQ(back.to_json(), r.to_json());
-  EXPECT_EQ(back.stages[0].epochs[1].test_accuracy, 0.875);
-  EXPECT_EQ(back.stages[0].layers[0].macs, 125440);
+  EXPECT_EQ(back.stages[0].epochs[1].test_accuracy, 0.8812);
+  EXPECT_EQ(back.stages[0].layers[1].name, testing::kHostileLayer);
   ASSERT_TRUE(back.stages[1].sensitivity.has_value());
-  EXPECT_EQ(back.stages[1].sensitivity->accuracy.at("features.0"), (std::vector<double>{0.86, 0.8}));
-  EXPECT_FALSE(back.stages[1].accuracy.has_value());
-  EXPECT_FALSE(back.stages[1].latency_ms.has_value());
+  EXPECT_EQ(back.stages[1].sensitivity->accuracy.at("fc1"), (std::vector<double>{0.88, 0.86, 0.80}));
+  EXPECT_FALSE(back.stages[3].accuracy.has_value());
+  EXPECT_EQ(back.stages[3].latency_ms, 0.0321);
+  EXPECT_EQ(RunRecord::from_json(testing::empty_run().to_json()).to_json(), testing::empty_run().to_json());
 }
 
 TEST(RunRecord, AbsentValuesAreWrittenAsNull) {
-  const json j = sample_record().to_json();
-  EXPECT_TRUE(j["stages"][1]["accuracy"].is_null());
+  const json j = sample_run().to_json();
+  EXPECT_TRUE(j["stages"][3]["accuracy"].is_null());
   EXPECT_TRUE(j["stages"][1]["latency_ms"].is_null());
   EXPECT_TRUE(j["stages"][0]["sensitivity"].is_null());
 }
 
 TEST(RunRecord, ADivergedLossSurvivesTheRoundTripAsNaN) {
-  RunRecord r = sample_record();
+  RunRecord r = sample_run();
   r.stages[0].epochs[0].train_loss = std::nan("");
   const json j = r.to_json();
   EXPECT_TRUE(j["stages"][0]["epochs"][0]["train_loss"].is_null());
@@ -94,8 +67,8 @@ TEST(RunRecord, OptionalKeysTakeTheirDefaults) {
 TEST(RunRecord, SaveAndLoadGiveTheSameRecord) {
   TempDir dir;
   const std::string path = dir.file("run.json");
-  sample_record().save(path);
-  EXPECT_EQ(RunRecord::load(path).to_json(), sample_record().to_json());
+  sample_run().save(path);
+  EXPECT_EQ(RunRecord::load(path).to_json(), sample_run().to_json());
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"run.json"});  // no temporary left
 }
 
@@ -143,9 +116,11 @@ TEST(RunRecord, AStageTypeMustBeKnown) {
 }
 
 TEST(RunRecord, SensitivityCurvesHaveOneAccuracyPerRatio) {
-  expect_record_error([](json& j) { j["stages"][1]["sensitivity"]["accuracy"]["features.0"] = {0.5}; },
-                      "run.json: stages[1].sensitivity.accuracy[\"features.0\"]: expected a list of accuracies, one per "
-                      "ratio with exactly 2 entries, got 1");
+  expect_record_error([](json& j) { j["stages"][1]["sensitivity"]["accuracy"]["fc1"] = {0.5}; },
+                      "run.json: stages[1].sensitivity.accuracy.fc1: expected a list of accuracies, one per ratio with "
+                      "exactly 3 entries, got 1");
+  expect_record_error([](json& j) { j["stages"][1]["sensitivity"]["accuracy"]["a.b"] = {0.5, 0.5, 2}; },
+                      "run.json: stages[1].sensitivity.accuracy[\"a.b\"][2]: expected a number in [0, 1], got 2");
   expect_record_error([](json& j) { j["stages"][1]["sensitivity"]["accuracy"] = json::array(); },
                       "run.json: stages[1].sensitivity.accuracy: expected an object {layer: [accuracy at each ratio]}, "
                       "got [] (a list)");

@@ -258,6 +258,17 @@ void Module::replace_module(const std::string& dotted_name, ModulePtr module) {
                    ")");
 }
 
+void Module::remove_module(const std::string& name) {
+  const auto it =
+      std::find_if(children_.begin(), children_.end(), [&](const ChildEntry& c) { return c.name == name; });
+  SHRINK_CHECK_INDEX(it != children_.end(), type_name_, ".remove_module: no child '", name,
+                     "' (children: ", names_of(children_), ")");
+  SHRINK_CHECK(!it->rebind, type_name_, ".remove_module: '", name, "' is held by a typed member of ", type_name_,
+               "; expected an untyped child. Hint: replace_module it with an Identity instead");
+  children_.erase(it);
+  detail::bump_structure_version();
+}
+
 io::StateDict Module::state_dict() const {
   io::StateDict out;
   apply_to_submodules(

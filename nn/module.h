@@ -160,6 +160,10 @@ class Module {
   /// speedup). A typed member that holds it is re-pointed; a member of an incompatible type is
   /// a ValueError.
   void replace_module(const std::string& dotted_name, ModulePtr module);
+  /// Removes this module's direct child `name` (e.g. a graph rewrite dropping a module no node
+  /// calls any more). IndexError listing the children when there is none; ValueError when a
+  /// typed member of this module holds it (its forward would call a missing module).
+  void remove_module(const std::string& name);
   /// dynamic_cast to a concrete layer type; null if it is another type.
   template <typename T>
   T* as() {

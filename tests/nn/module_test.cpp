@@ -219,6 +219,20 @@ TEST(Module, ReplaceModuleRepointsTypedMembersAndChecksTheirType) {
   }
 }
 
+TEST(Module, RemoveModuleDropsUntypedChildrenOnly) {
+  Net net;
+  net.body->remove_module("0");
+  EXPECT_EQ(net.body->named_children().size(), 1u);
+  EXPECT_EQ(net.find_module("body.0"), nullptr);
+  EXPECT_TRUE(net.state_dict().contains("body.1.weight"));
+  EXPECT_EQ(testing::error_of<IndexError>([&] { net.body->remove_module("0"); }),
+            "Sequential.remove_module: no child '0' (children: 1)");
+  EXPECT_EQ(testing::error_of<ValueError>([&] { net.remove_module("fc1"); }),
+            "Net.remove_module: 'fc1' is held by a typed member of Net; expected an untyped child. Hint: "
+            "replace_module it with an Identity instead");
+  EXPECT_NE(net.fc1, nullptr);
+}
+
 TEST(Module, AsCastsToTheConcreteType) {
   Net net;
   EXPECT_NE(net.fc1->as<Linear>(), nullptr);

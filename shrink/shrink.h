@@ -112,6 +112,7 @@
 #include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 #include "speedup/graph_module.h"
+#include "speedup/inference_fusion.h"
 #include "speedup/mask_resolution.h"
 #include "speedup/model_file.h"
 #include "speedup/model_speedup.h"

@@ -21,6 +21,21 @@ GraphModule::GraphModule(const nn::Module& model, Graph graph) : Cloneable("Grap
 GraphModule::GraphModule(Graph graph, const std::map<std::string, nn::ModulePtr>& modules)
     : Cloneable("GraphModule"), graph_(std::move(graph)) {
   graph_.validate();
+  place_modules(modules);
+  check_modules();
+}
+
+void GraphModule::reset(Graph graph, const std::map<std::string, nn::ModulePtr>& modules) {
+  // Built aside first, so that an error leaves this module as it was.
+  GraphModule rebuilt(std::move(graph), modules);
+  for (const auto& [name, child] : named_children()) remove_module(name);
+  for (const auto& [name, child] : rebuilt.named_children()) register_module(name, child);
+  graph_ = std::move(rebuilt.graph_);
+  node_modules_.clear();
+  train(is_training());
+}
+
+void GraphModule::place_modules(const std::map<std::string, nn::ModulePtr>& modules) {
   for (const auto& [name, module] : modules) {
     SHRINK_CHECK(module != nullptr && !name.empty(), "GraphModule: expected a module for every name, got none for '",
                  name, "'");
@@ -41,7 +56,6 @@ GraphModule::GraphModule(Graph graph, const std::map<std::string, nn::ModulePtr>
     SHRINK_CHECK(!parent->find_module(leaf), "GraphModule: expected one module per name, got '", name, "' twice");
     parent->register_module(leaf, module);
   }
-  check_modules();
 }
 
 void GraphModule::check_modules() {

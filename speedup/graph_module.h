@@ -31,6 +31,11 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   GraphModule(Graph graph, const std::map<std::string, nn::ModulePtr>& modules);
 
   const Graph& graph() const { return graph_; }
+  /// Replaces the graph and the whole module tree with `modules`, as the constructor from
+  /// modules builds them (graph rewrites such as speedup::fuse_for_inference). The training
+  /// mode stays this module's. Same errors as that constructor; on an error this module is
+  /// left unchanged.
+  void reset(Graph graph, const std::map<std::string, nn::ModulePtr>& modules);
   std::string extra_repr() const override;
 
  protected:
@@ -42,6 +47,8 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   const std::vector<nn::ModulePtr>& node_modules();
   /// ValueError unless every Module node names a module of this tree, of the recorded type.
   void check_modules();
+  /// Registers `modules` under their dotted names, creating Containers for the prefixes.
+  void place_modules(const std::map<std::string, nn::ModulePtr>& modules);
 
   Graph graph_;
   std::vector<nn::ModulePtr> node_modules_;

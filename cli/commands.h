@@ -20,6 +20,8 @@ struct Command {
   std::function<void()> run;
 };
 
+/// `shrink inspect <file>`: a table of any Shrink HDF5 or JSON file (cli/inspect_command.cpp).
+Command add_inspect_command(CLI::App& shrink);
 /// `shrink train`: trains a zoo model on Fashion-MNIST and writes its weights.
 Command add_train_command(CLI::App& shrink);
 /// `shrink eval`: top-1 and loss of a zoo model (with weights) or a model file on the test set.

@@ -1,6 +1,6 @@
 // fuzz_seeds <dir>: writes the seed inputs of the fuzz targets with the project's own writers
 // (and the idx helpers of the test suite) into <dir>/{idx,state_dict,masks,quantized_file,checkpoint,
-// model_file}. Each file is small (a few KB) so that mutations stay fast; together they cover
+// model_file,pipeline_spec,run_record}. Each file is small (a few KB) so that mutations stay fast; together they cover
 // every dtype, 0-d tensors, empty files, gzip, every part of a checkpoint, and model files whose
 // graphs hold convolutions, BatchNorm, pooling and the functional ops add, mul_scalar, cat and
 // flatten.
@@ -20,8 +20,11 @@
 #include "io/state_dict_file.h"
 #include "nn/checkpoint.h"
 #include "nn/layers.h"
+#include "pipeline/pipeline_spec.h"
+#include "pipeline/run_record.h"
 #include "speedup/model_file.h"
 #include "tests/io/idx_files.h"
+#include "tests/pipeline/report_records.h"
 
 namespace {
 
@@ -148,6 +151,42 @@ void write_model_files(const fs::path& dir, fuzz::SmallRun& run) {
   }
 }
 
+/// Pipeline files as PipelineSpec::to_json writes them: the demo's stages, and one with every
+/// other stage type (distill from an earlier stage, a scheduled data-driven pruner, ptq,
+/// sensitivity, chosen exports).
+void write_pipelines(const fs::path& dir) {
+  const char* const demo = R"({"model": {"zoo": "naive"}, "stages": [
+      {"type": "train", "name": "dense", "epochs": 2},
+      {"type": "prune", "pruner": "l1norm", "config_list": [{"op_types": ["Conv2d"], "sparsity": 0.5}], "epochs": 1},
+      {"type": "speedup"},
+      {"type": "quantize", "quantizer": "qat", "quantizer_options": {"fold_bn": true},
+       "config_list": [{"op_types": ["Conv2d", "Linear"], "quant_types": ["weight", "input", "output"], "quant_bits": 8}],
+       "epochs": 1},
+      {"type": "export"}]})";
+  const char* const other = R"({"model": {"zoo": "lenet5"}, "data": {"train_limit": 300, "augment": true},
+      "training": {"optimizer": "adam", "lr": 0.001, "lr_schedule": "constant"}, "stages": [
+      {"type": "train", "epochs": 1},
+      {"type": "distill", "teacher_stage": "train", "distill_config": [{"loss": "soft_label", "temperature": 2},
+       {"loss": "l2", "student": "conv2", "teacher": "conv2", "weight": 0.1}], "end_epoch": 3},
+      {"type": "prune", "pruner": "slim", "pruner_options": {"scale": 0.0001},
+       "config_list": [{"op_types": ["BatchNorm2d"], "total_sparsity": 0.3}], "schedule": "agp",
+       "schedule_options": {"total_iteration": 2}, "pruning_epochs": 1, "epochs": 1, "training": {"lr": 0.01}},
+      {"type": "sensitivity", "ratios": [0.25, 0.5]},
+      {"type": "quantize", "quantizer": "ptq", "calibration_batches": 2,
+       "config_list": [{"op_types": ["Conv2d"], "quant_types": ["weight"], "quant_bits": {"weight": 8}}]},
+      {"type": "export", "exports": ["weights", "calibration"]}]})";
+  int i = 0;
+  for (const char* text : {demo, other})
+    std::ofstream((dir / ("pipeline-" + std::to_string(i++) + ".json")).string())
+        << pipeline::PipelineSpec::parse_text(text, "fuzz_seeds").to_json().dump();
+}
+
+/// Run records as RunRecord::save writes them: the report tests' four-stage run and an empty one.
+void write_run_records(const fs::path& dir) {
+  pipeline::testing::sample_run().save((dir / "sample.run.json").string());
+  pipeline::testing::empty_run().save((dir / "empty.run.json").string());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,7 +196,8 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out = argv[1];
-    for (const char* sub : {"idx", "state_dict", "masks", "quantized_file", "checkpoint", "model_file"})
+    for (const char* sub :
+         {"idx", "state_dict", "masks", "quantized_file", "checkpoint", "model_file", "pipeline_spec", "run_record"})
       fs::create_directories(out / sub);
     manual_seed(0);
     fuzz::SmallRun run = fuzz::make_small_run();
@@ -169,6 +209,8 @@ int main(int argc, char** argv) {
     write_quantized(out / "quantized_file", run);
     write_checkpoints(out / "checkpoint", run);
     write_model_files(out / "model_file", run);
+    write_pipelines(out / "pipeline_spec");
+    write_run_records(out / "run_record");
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";
     return 1;

@@ -147,8 +147,7 @@ void replay(RunState& state, std::size_t end) {
 
 RunRecord run_pipeline(const PipelineSpec& spec, const RunOptions& options) {
   std::ostream& out = options.out ? *options.out : std::cout;
-  RunState state{.spec = spec, .options = options, .out = out, .dir = options.output_dir,
-                 .example = zeros({1, 1, 28, 28})};
+  RunState state(spec, options, out, zeros({1, 1, 28, 28}));
   // Inputs first: nothing is written before they are all good.
   check_plan(spec);
   const std::string checkpoint = state.path(detail::kCheckpointFile);
@@ -174,7 +173,8 @@ RunRecord run_pipeline(const PipelineSpec& spec, const RunOptions& options) {
   } else {
     state.record.pipeline = spec.source;
     state.record.model = spec.model.file.empty() ? spec.model.zoo : spec.model.file;
-    StageRecord baseline{.name = "baseline"};
+    StageRecord baseline;
+    baseline.name = "baseline";
     detail::measure(state, baseline);
     state.record.baseline_accuracy = baseline.accuracy;
     state.record.baseline_params = baseline.params;
@@ -183,9 +183,14 @@ RunRecord run_pipeline(const PipelineSpec& spec, const RunOptions& options) {
   try {
     for (std::size_t i = first; i < spec.stages.size(); ++i) {
       const StageSpec& s = spec.stages[i];
-      if (state.record.stages.size() <= i)
-        state.record.stages.push_back(
-            {.name = s.name, .type = stage_type_name(s.type), .start_epoch = s.start_epoch, .end_epoch = s.end_epoch});
+      if (state.record.stages.size() <= i) {
+        StageRecord fresh;
+        fresh.name = s.name;
+        fresh.type = stage_type_name(s.type);
+        fresh.start_epoch = s.start_epoch;
+        fresh.end_epoch = s.end_epoch;
+        state.record.stages.push_back(fresh);
+      }
       const auto t0 = std::chrono::steady_clock::now();
       run_stage(state, i);
       StageRecord& record = state.stage_record(i);

@@ -54,6 +54,9 @@ struct LivePruner {
 };
 
 struct RunState {
+  RunState(const PipelineSpec& spec_, const RunOptions& options_, std::ostream& out_, Tensor example_)
+      : spec(spec_), options(options_), out(out_), dir(options_.output_dir), example(std::move(example_)) {}
+
   const PipelineSpec& spec;
   const RunOptions& options;
   std::ostream& out;

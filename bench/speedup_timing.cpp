@@ -4,11 +4,13 @@
 // latency and batch-128 throughput. The dense and the shrunk model run in turn (dense, shrunk,
 // dense, ...) so that a busy spell on a shared machine hits both; each figure is a median.
 // With --save-dir, writes DIR/<model>.dense.h5 and DIR/<model>.shrunk.h5 (io::save_model), which
-// bench/speedup_vs_torch.py rebuilds in PyTorch (scripts/model_file_to_torch.py). Prints one JSON
-// object per model and line.
+// bench/speedup_vs_torch.py rebuilds in PyTorch (scripts/model_file_to_torch.py). With --fuse 1,
+// both models are timed as traced GraphModules after speedup::fuse_for_inference (every conv →
+// BatchNorm pair folded; the files saved are still the unfused models, which the PyTorch side
+// fuses with its own fuser). Prints one JSON object per model and line.
 //
 //   speedup_timing [--models vgg_small,resnet20,mobilenet_small] [--latency-runs 200]
-//                  [--batches 20] [--save-dir DIR]
+//                  [--batches 20] [--save-dir DIR] [--fuse 0|1]
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -23,6 +25,8 @@
 #include "compression/pruning/weight_pruners.h"
 #include "nn/models/registry.h"
 #include "speedup/channel_groups.h"
+#include "speedup/graph_module.h"
+#include "speedup/inference_fusion.h"
 #include "speedup/model_file.h"
 #include "speedup/model_speedup.h"
 #include "speedup/trace.h"
@@ -37,7 +41,18 @@ struct Options {
   int latency_runs = 200;
   int batches = 20;
   std::string save_dir;
+  bool fuse = false;
 };
+
+/// `model` traced on `example` as a GraphModule in eval mode, with its conv → BatchNorm pairs
+/// folded (fuse_for_inference); `fused` gets the number of pairs.
+nn::ModulePtr fused_graph_module(nn::Module& model, const Tensor& example, std::size_t& fused) {
+  model.eval();
+  auto graph_module = std::make_shared<speedup::GraphModule>(model, speedup::trace(model, example));
+  graph_module->eval();
+  fused = speedup::fuse_for_inference(*graph_module).size();
+  return graph_module;
+}
 
 /// Median milliseconds of a forward of `a` and of `b` on `x`, in turn, after 3 untimed forwards each.
 std::pair<double, double> forward_in_turn(nn::Module& a, nn::Module& b, const Tensor& x, int runs) {
@@ -73,6 +88,12 @@ bool parse(int argc, char** argv, Options& o) {
       o.batches = std::stoi(value);
     } else if (flag == "--save-dir") {
       o.save_dir = value;
+    } else if (flag == "--fuse") {
+      if (value != "0" && value != "1") {
+        std::fprintf(stderr, "speedup_timing: --fuse: expected 0 or 1, got %s\n", value.c_str());
+        return false;
+      }
+      o.fuse = value == "1";
     } else {
       std::fprintf(stderr, "speedup_timing: unknown flag %s\n", flag.c_str());
       return false;
@@ -108,6 +129,11 @@ int main(int argc, char** argv) {
       io::save_model(*dense, example, o.save_dir + "/" + name + ".dense.h5");
       io::save_model(*shrunk, example, o.save_dir + "/" + name + ".shrunk.h5");
     }
+    std::size_t fused_dense = 0, fused_shrunk = 0;
+    if (o.fuse) {
+      dense = fused_graph_module(*dense, example, fused_dense);
+      shrunk = fused_graph_module(*shrunk, example, fused_shrunk);
+    }
     dense->eval();
     shrunk->eval();
     NoGradGuard no_grad;
@@ -116,10 +142,10 @@ int main(int argc, char** argv) {
     const auto [dense_batch, shrunk_batch] = forward_in_turn(*dense, *shrunk, randn({128, 1, 28, 28}, &gen), o.batches);
     std::printf("{\"model\": \"%s\", \"macs_dense\": %lld, \"macs_shrunk\": %lld, \"params_dense\": %lld, "
                 "\"params_shrunk\": %lld, \"dense_latency_ms\": %.4f, \"shrunk_latency_ms\": %.4f, "
-                "\"dense_ips\": %.1f, \"shrunk_ips\": %.1f}\n",
+                "\"dense_ips\": %.1f, \"shrunk_ips\": %.1f, \"fused_pairs_dense\": %zu, \"fused_pairs_shrunk\": %zu}\n",
                 name.c_str(), static_cast<long long>(report.macs_before), static_cast<long long>(report.macs_after),
                 static_cast<long long>(report.params_before), static_cast<long long>(report.params_after), dense_lat,
-                shrunk_lat, 128e3 / dense_batch, 128e3 / shrunk_batch);
+                shrunk_lat, 128e3 / dense_batch, 128e3 / shrunk_batch, fused_dense, fused_shrunk);
     std::fflush(stdout);
   }
   return 0;

@@ -8,6 +8,11 @@ graph runs as generated code, like a hand-written eager model), same thread coun
 
   /usr/bin/python3 bench/speedup_vs_torch.py build/bench/speedup_timing [--threads 2] [--rounds 3]
                    [--models vgg_small,resnet20,mobilenet_small] [--latency-runs 200] [--batches 20]
+                   [--fuse]
+
+With --fuse, both sides time models whose eval-mode conv -> BatchNorm pairs are folded into the
+convs: Shrink with speedup::fuse_for_inference (speedup_timing --fuse 1), PyTorch with torch.fx's
+conv-bn fuser (torch.fx.experimental.optimization.fuse), dense and shrunk alike.
 
 Each side runs the dense and the shrunk model in one process, one forward each in turn, and
 reports the median batch-1 latency and batch-128 throughput of each. The two sides run in fresh
@@ -37,14 +42,24 @@ MACS_TARGET_OTHERS = 0.7
 VS_TORCH_TARGET = 1.2
 
 
-def torch_worker(name, model_dir, threads, latency_runs, batches):
+def torch_worker(name, model_dir, threads, latency_runs, batches, fuse):
     import torch
+    import torch.fx.experimental.optimization
     sys.path.insert(0, SCRIPTS)
     import model_file_to_torch
     torch.set_num_threads(threads)
 
+    fused_pairs = {}
+
+    def batch_norms(m):
+        return sum(isinstance(x, torch.nn.BatchNorm2d) for x in m.modules())
+
     def load(kind):
-        m = model_file_to_torch.load(os.path.join(model_dir, f'{name}.{kind}.h5'))
+        m = model_file_to_torch.load(os.path.join(model_dir, f'{name}.{kind}.h5')).eval()
+        if fuse:  # traces the model itself, folds every conv -> BatchNorm pair (eval mode)
+            f = torch.fx.experimental.optimization.fuse(m).eval()
+            fused_pairs[kind] = batch_norms(m) - batch_norms(f)
+            return f
         try:
             m = torch.fx.symbolic_trace(m)
         except Exception as e:  # the interpreter still runs the graph, a little slower
@@ -72,7 +87,8 @@ def torch_worker(name, model_dir, threads, latency_runs, batches):
         dl, sl = in_turn(torch.randn(1, 1, 28, 28, generator=gen), latency_runs)
         db, sb = in_turn(torch.randn(128, 1, 28, 28, generator=gen), batches)
     print(json.dumps({'model': name, 'dense_latency_ms': dl, 'shrunk_latency_ms': sl, 'dense_ips': 128e3 / db,
-                      'shrunk_ips': 128e3 / sb}))
+                      'shrunk_ips': 128e3 / sb, 'fused_pairs_dense': fused_pairs.get('dense', 0),
+                      'fused_pairs_shrunk': fused_pairs.get('shrunk', 0)}))
 
 
 def main():
@@ -83,11 +99,12 @@ def main():
     ap.add_argument('--rounds', type=int, default=1)
     ap.add_argument('--latency-runs', type=int, default=200)
     ap.add_argument('--batches', type=int, default=20)
+    ap.add_argument('--fuse', action='store_true', help='fold conv -> BatchNorm pairs on both sides')
     ap.add_argument('--torch-worker')
     ap.add_argument('--model-dir')
     a = ap.parse_args()
     if a.torch_worker:
-        torch_worker(a.torch_worker, a.model_dir, a.threads, a.latency_runs, a.batches)
+        torch_worker(a.torch_worker, a.model_dir, a.threads, a.latency_runs, a.batches, a.fuse)
         return
     if not a.speedup_timing:
         ap.error('the path to the speedup_timing executable is required')
@@ -97,11 +114,13 @@ def main():
     with tempfile.TemporaryDirectory(prefix='speedup_vs_torch.') as model_dir:
         # Shrink runs first in every round and writes the model files the torch side loads.
         runs = side_by_side.alternate(names, a.rounds, {
-            'shrink': lambda name: [a.speedup_timing, '--models', name, '--save-dir', model_dir] + common,
+            'shrink': lambda name: [a.speedup_timing, '--models', name, '--save-dir', model_dir,
+                                    '--fuse', '1' if a.fuse else '0'] + common,
             'torch': lambda name: [sys.executable, __file__, '--torch-worker', name, '--model-dir', model_dir,
-                                   '--threads', str(a.threads)] + common,
+                                   '--threads', str(a.threads)] + (['--fuse'] if a.fuse else []) + common,
         }, env)
-    print(f'threads={a.threads}  L1Norm 0.5 dependency-aware on every Conv2d, then ModelSpeedup; eval, no grad; '
+    fused = 'conv -> BatchNorm folded on both sides; ' if a.fuse else ''
+    print(f'threads={a.threads}  L1Norm 0.5 dependency-aware on every Conv2d, then ModelSpeedup; {fused}eval, no grad; '
           f'latency: batch 1, median of {a.latency_runs}; throughput: batch 128, median of {a.batches}; '
           f'median of {a.rounds} alternating round(s)')
     print(f"{'model':<16}{'MACs/img dense -> shrunk':>26}{'reduction':>10}"
@@ -125,6 +144,9 @@ def main():
               f"{sm['dense_latency_ms']:>15.3f} | {sm['shrunk_latency_ms']:<7.3f}{s_lat:>7.2f}x{s_lat / reduction:>6.2f}"
               f"{sm['dense_ips']:>14.0f} | {sm['shrunk_ips']:<7.0f}{s_ips:>7.2f}x{s_ips / reduction:>6.2f}"
               f"{t_lat:>13.2f}x{t_ips:>15.2f}x{vs_lat:>15.2f}{vs_ips:>7.2f}")
+        if a.fuse:
+            print(f"{'':<16}conv -> BatchNorm pairs folded (dense / shrunk): Shrink {first['fused_pairs_dense']} / "
+                  f"{first['fused_pairs_shrunk']}, PyTorch {t[0]['fused_pairs_dense']} / {t[0]['fused_pairs_shrunk']}")
         target = MACS_TARGET.get(name, MACS_TARGET_OTHERS)
         for label, speedup in (('batch 1', s_lat), ('batch 128', s_ips)):
             if speedup < target * reduction:

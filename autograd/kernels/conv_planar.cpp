@@ -22,8 +22,9 @@ using i64 = std::int64_t;
 //    row-padded buffer that is then copied out; the input gradient is the same kernel on the
 //    padded output gradient with the flipped kernel, accumulated over the group's channels;
 //  - strided columns: each padded row split into `sw` phases (columns c ≡ φ mod sw), so that a
-//    row of outputs reads contiguous inputs per tap, and the micro-kernel runs over (output
-//    channels × packets of one row);
+//    row of outputs reads contiguous inputs per tap; with one output channel per plane
+//    (depthwise) plane_conv runs over the phases as with unit stride, with several the
+//    micro-kernel runs over (output channels × packets of one row);
 //  - weight gradient (unit stride): each output-gradient plane laid out "wide", with the padded
 //    input's row length and zeros in the extra columns, so that each tap is one contiguous dot
 //    product over the plane.
@@ -125,18 +126,22 @@ void dot_taps_any(const float* g, i64 len, const float* x, const i64* shift, i64
   for (i64 t = 0; t < count; t += 8) kFns[std::min<i64>(8, count - t)](g, len, x, shift + t, out + t);
 }
 
-/// One output plane of a single-input-channel correlation with unit column stride, computed in
-/// packets along rows: dst[r*ldd + c] = (accumulate ? dst[..] : bias) +
-/// Σ_{i,j} wk[i*KW+j] · xs[(r*sh + i*dh)*Wp + c + j*dw] for r < rows, c < nvec*PS. Four packets
+/// One output plane of a single-input-channel correlation whose output columns read consecutive
+/// source columns, computed in packets along rows: dst[r*ldd + c] = (accumulate ? dst[..] : bias)
+/// + Σ_t wk[t] · xs[r*rstep + toff[t] + c] for r < rows, c < nvec*PS. With unit column stride
+/// the source is the padded plane (rstep = sh*Wp, toff = i*dh*Wp + j*dw); with column stride sw
+/// it is the plane split into column phases (fill_phases; see phase_tap_offsets). Four packets
 /// are in flight at once to hide the FMA latency; the kernel's weights stay in registers.
 template <int KH, int KW>
-void plane_conv_fixed(const float* xs, i64 Wp, const float* wk, i64 sh, i64 dh, i64 dw, i64 rows, i64 nvec, float bias,
+void plane_conv_fixed(const float* xs, i64 rstep, const i64* toff, const float* wk, i64 rows, i64 nvec, float bias,
                       bool accumulate, float* dst, i64 ldd) {
   using namespace Eigen::internal;
   Packet wv[KH * KW];
   for (int t = 0; t < KH * KW; ++t) wv[t] = pset1<Packet>(wk[t]);
   const Packet pb = pset1<Packet>(bias);
-  const i64 total = rows * nvec, rstep = dh * Wp;
+  i64 off[KH * KW];
+  for (int t = 0; t < KH * KW; ++t) off[t] = toff[t];
+  const i64 total = rows * nvec;
   i64 e = 0;
   for (; e + 4 <= total; e += 4) {
     const float* src[4];
@@ -144,50 +149,67 @@ void plane_conv_fixed(const float* xs, i64 Wp, const float* wk, i64 sh, i64 dh, 
     Packet acc[4];
     for (int u = 0; u < 4; ++u) {
       const i64 r = (e + u) / nvec, v = (e + u) % nvec;
-      src[u] = xs + r * sh * Wp + v * kPS;
+      src[u] = xs + r * rstep + v * kPS;
       out[u] = dst + r * ldd + v * kPS;
       acc[u] = accumulate ? ploadu<Packet>(out[u]) : pb;
     }
-    for (int i = 0; i < KH; ++i)
-      for (int j = 0; j < KW; ++j)
-        for (int u = 0; u < 4; ++u) acc[u] = pmadd(wv[i * KW + j], ploadu<Packet>(src[u] + i * rstep + j * dw), acc[u]);
+    for (int t = 0; t < KH * KW; ++t)
+      for (int u = 0; u < 4; ++u) acc[u] = pmadd(wv[t], ploadu<Packet>(src[u] + off[t]), acc[u]);
     for (int u = 0; u < 4; ++u) pstoreu(out[u], acc[u]);
   }
   for (; e < total; ++e) {
     const i64 r = e / nvec, v = e % nvec;
-    const float* src = xs + r * sh * Wp + v * kPS;
+    const float* src = xs + r * rstep + v * kPS;
     float* out = dst + r * ldd + v * kPS;
     Packet acc = accumulate ? ploadu<Packet>(out) : pb;
-    for (int i = 0; i < KH; ++i)
-      for (int j = 0; j < KW; ++j) acc = pmadd(wv[i * KW + j], ploadu<Packet>(src + i * rstep + j * dw), acc);
+    for (int t = 0; t < KH * KW; ++t) acc = pmadd(wv[t], ploadu<Packet>(src + off[t]), acc);
     pstoreu(out, acc);
   }
 }
 
-/// plane_conv_fixed for any kernel size (weights broadcast from memory).
-void plane_conv_any(const float* xs, i64 Wp, const float* wk, i64 kh, i64 kw, i64 sh, i64 dh, i64 dw, i64 rows,
-                    i64 nvec, float bias, bool accumulate, float* dst, i64 ldd) {
+/// plane_conv_fixed for any number of taps (weights broadcast from memory).
+void plane_conv_any(const float* xs, i64 rstep, const i64* toff, i64 taps, const float* wk, i64 rows, i64 nvec,
+                    float bias, bool accumulate, float* dst, i64 ldd) {
   using namespace Eigen::internal;
   for (i64 e = 0; e < rows * nvec; ++e) {
     const i64 r = e / nvec, v = e % nvec;
-    const float* src = xs + r * sh * Wp + v * kPS;
+    const float* src = xs + r * rstep + v * kPS;
     float* out = dst + r * ldd + v * kPS;
     Packet acc = accumulate ? ploadu<Packet>(out) : pset1<Packet>(bias);
-    for (i64 i = 0; i < kh; ++i)
-      for (i64 j = 0; j < kw; ++j)
-        acc = pmadd(pset1<Packet>(wk[i * kw + j]), ploadu<Packet>(src + i * dh * Wp + j * dw), acc);
+    for (i64 t = 0; t < taps; ++t) acc = pmadd(pset1<Packet>(wk[t]), ploadu<Packet>(src + toff[t]), acc);
     pstoreu(out, acc);
   }
 }
 
-void plane_conv(const float* xs, i64 Wp, const float* wk, i64 kh, i64 kw, i64 sh, i64 dh, i64 dw, i64 rows, i64 nvec,
-                float bias, bool accumulate, float* dst, i64 ldd) {
+void plane_conv(const float* xs, i64 rstep, const std::vector<i64>& toff, const float* wk, i64 kh, i64 kw, i64 rows,
+                i64 nvec, float bias, bool accumulate, float* dst, i64 ldd) {
   if (kh == 3 && kw == 3)
-    plane_conv_fixed<3, 3>(xs, Wp, wk, sh, dh, dw, rows, nvec, bias, accumulate, dst, ldd);
+    plane_conv_fixed<3, 3>(xs, rstep, toff.data(), wk, rows, nvec, bias, accumulate, dst, ldd);
   else if (kh == 5 && kw == 5)
-    plane_conv_fixed<5, 5>(xs, Wp, wk, sh, dh, dw, rows, nvec, bias, accumulate, dst, ldd);
+    plane_conv_fixed<5, 5>(xs, rstep, toff.data(), wk, rows, nvec, bias, accumulate, dst, ldd);
   else
-    plane_conv_any(xs, Wp, wk, kh, kw, sh, dh, dw, rows, nvec, bias, accumulate, dst, ldd);
+    plane_conv_any(xs, rstep, toff.data(), kh * kw, wk, rows, nvec, bias, accumulate, dst, ldd);
+}
+
+/// Tap offsets of a plane with `pitch` floats per row: tap (i, j) at i*dh*pitch + j*dw.
+std::vector<i64> plane_tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 pitch) {
+  std::vector<i64> off(static_cast<std::size_t>(kh * kw));
+  for (i64 i = 0; i < kh; ++i)
+    for (i64 j = 0; j < kw; ++j) off[i * kw + j] = i * dh * pitch + j * dw;
+  return off;
+}
+
+/// Tap offsets into the column phases of fill_phases (sw phase planes of `phase` floats, Wph
+/// per row): tap (i, j) reads padded column ow*sw + j*dw, i.e. phase (j*dw) % sw at column
+/// ow + (j*dw) / sw, so that consecutive outputs read consecutive floats.
+std::vector<i64> phase_tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 sw, i64 Wph, i64 phase) {
+  std::vector<i64> off(static_cast<std::size_t>(kh * kw));
+  for (i64 i = 0; i < kh; ++i)
+    for (i64 j = 0; j < kw; ++j) {
+      const i64 c = j * dw;
+      off[i * kw + j] = (c % sw) * phase + i * dh * Wph + c / sw;
+    }
+  return off;
 }
 
 /// Copies rows × cols from src (row stride lds) to the dense dst [rows][cols].
@@ -205,6 +227,7 @@ void conv2d_forward_planar(const float* x, const float* w, const float* b, const
     // Unit column stride: each output plane in packets along its rows (into a row-padded buffer,
     // then copied out), the padded input plane shared by the group's output channels.
     const i64 nvec = (OW + kPS - 1) / kPS, ldr = nvec * kPS;
+    const std::vector<i64> toff = plane_tap_offsets(g.kh, g.kw, g.dh, g.dw, Wp);
     parallel_for(g.N * G, 1, [&](i64 q0, i64 q1) {
       thread_local ScratchBuffer pbuf, rbuf;
       float* xs = zeroed(pbuf, Hp * Wp + slack);
@@ -213,8 +236,8 @@ void conv2d_forward_planar(const float* x, const float* w, const float* b, const
         const i64 n = q / G, gi = q % G;
         fill_plane(x + q * g.H * g.W, g.H, g.W, g.ph, g.pw, Wp, xs);
         for (i64 co = gi * Cog; co < (gi + 1) * Cog; ++co) {
-          plane_conv(xs, Wp, w + co * T, g.kh, g.kw, g.sh, g.dh, g.dw, OH, nvec, b != nullptr ? b[co] : 0.0f, false,
-                     rows, ldr);
+          plane_conv(xs, g.sh * Wp, toff, w + co * T, g.kh, g.kw, OH, nvec, b != nullptr ? b[co] : 0.0f, false, rows,
+                     ldr);
           copy_rows(rows, ldr, OH, OW, out + (n * g.Co + co) * P);
         }
       }
@@ -223,8 +246,28 @@ void conv2d_forward_planar(const float* x, const float* w, const float* b, const
   }
 
   // Strided columns: the padded plane split into sw column phases, so that an output row reads
-  // contiguous inputs for each tap; tiles of (output channels × packets of one output row).
+  // contiguous inputs for each tap.
   const i64 Wph = (Wp + sw - 1) / sw, phase = Hp * Wph, ldt = kMaxNV * kPS;
+  if (Cog == 1) {
+    // One output channel per plane (depthwise): whole output planes in packets along rows, as
+    // with unit stride, reading the phases (a micro-kernel tile of one row would reload the
+    // accumulators for every packet of outputs).
+    const i64 nvec = (OW + kPS - 1) / kPS, ldr = nvec * kPS;
+    const std::vector<i64> toff = phase_tap_offsets(g.kh, g.kw, g.dh, g.dw, sw, Wph, phase);
+    parallel_for(g.N * G, 1, [&](i64 q0, i64 q1) {
+      thread_local ScratchBuffer pbuf, rbuf;
+      float* xs = zeroed(pbuf, sw * phase + slack);
+      float* rows = rbuf.get(static_cast<std::size_t>(OH * ldr));
+      for (i64 q = q0; q < q1; ++q) {
+        fill_phases(x + q * g.H * g.W, g.H, g.W, g.ph, g.pw, Hp, Wp, sw, xs);
+        plane_conv(xs, g.sh * Wph, toff, w + (q % G) * T, g.kh, g.kw, OH, nvec, b != nullptr ? b[q % G] : 0.0f, false,
+                   rows, ldr);
+        copy_rows(rows, ldr, OH, OW, out + q * P);
+      }
+    });
+    return;
+  }
+  // Several output channels per plane: tiles of (output channels × packets of one output row).
   std::vector<i64> off(static_cast<std::size_t>(Cog));
   for (i64 m = 0; m < Cog; ++m) off[m] = m * T;
   const i64 OW_pad = pad_to_packet(OW);
@@ -273,6 +316,7 @@ void conv2d_backward_planar(const float* gy, const float* x, const float* w, con
       for (i64 co = 0; co < g.Co; ++co)
         for (i64 t = 0; t < T; ++t) wflip[co * T + t] = w[co * T + (T - 1 - t)];
       const i64 nvec = (W + kPS - 1) / kPS, ldr = nvec * kPS;
+      const std::vector<i64> toff = plane_tap_offsets(g.kh, g.kw, g.dh, g.dw, Wq);
       parallel_for(g.N * G, 1, [&](i64 q0, i64 q1) {
         thread_local ScratchBuffer pbuf, rbuf;
         float* gp = zeroed(pbuf, Hq * Wq + slack);
@@ -282,7 +326,7 @@ void conv2d_backward_planar(const float* gy, const float* x, const float* w, con
           for (i64 c = 0; c < Cog; ++c) {
             const i64 co = gi * Cog + c;
             fill_plane(gy + (n * g.Co + co) * P, OH, OW, qh, qw, Wq, gp);
-            plane_conv(gp, Wq, wflip.data() + co * T, g.kh, g.kw, 1, g.dh, g.dw, H, nvec, 0.0f, c > 0, rows, ldr);
+            plane_conv(gp, Wq, toff, wflip.data() + co * T, g.kh, g.kw, H, nvec, 0.0f, c > 0, rows, ldr);
           }
           copy_rows(rows, ldr, H, W, dx + q * H * W);
         }

@@ -202,6 +202,9 @@ TEST(Conv2dKernels, EveryAlgorithmMatchesADirectReferenceOnWiderShapes) {
       {1, 520, 4, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, true},   // taps*Cin beyond 4096 columns (col2im)
       {1, 2, 3, 2, 4100, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},  // more than 4096 output channels
       {2, 6, 9, 8, 10, 2, 2, 3, 3, 0, 1, 1, 1, 2, false},   // stride larger than the kernel
+      {2, 6, 15, 13, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, true},   // depthwise stride 2: planes from column phases
+      {1, 3, 40, 37, 3, 5, 5, 1, 3, 2, 1, 1, 2, 3, false},  // depthwise, column stride 3, dilation, 5x5
+      {1, 2, 9, 9, 2, 2, 3, 2, 2, 0, 1, 1, 1, 2, true},     // depthwise strided, kernel of any size
   };
   for (const Cfg& c : cfgs) check_algorithms(c);
 }

@@ -26,5 +26,11 @@ Command add_inspect_command(CLI::App& shrink);
 Command add_train_command(CLI::App& shrink);
 /// `shrink eval`: top-1 and loss of a zoo model (with weights) or a model file on the test set.
 Command add_eval_command(CLI::App& shrink);
+/// `shrink bench`: batch-1 latency and throughput per batch size of a model.
+Command add_bench_command(CLI::App& shrink);
+/// `shrink speedup`: shrinks a masked zoo model (ModelSpeedup) and writes the model file.
+Command add_speedup_command(CLI::App& shrink);
+/// `shrink sensitivity`: per-layer sensitivity curves of a trained zoo model.
+Command add_sensitivity_command(CLI::App& shrink);
 
 }  // namespace shrink::cli

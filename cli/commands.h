@@ -32,5 +32,7 @@ Command add_bench_command(CLI::App& shrink);
 Command add_speedup_command(CLI::App& shrink);
 /// `shrink sensitivity`: per-layer sensitivity curves of a trained zoo model.
 Command add_sensitivity_command(CLI::App& shrink);
+/// `shrink compress <pipeline.json>`: runs a pipeline file and prints its summary table.
+Command add_compress_command(CLI::App& shrink);
 
 }  // namespace shrink::cli

@@ -32,7 +32,7 @@ std::string inspect(const std::string& path) {
   if (first == std::string::npos || (text[first] != '{' && text[first] != '['))
     throw IOError("'" + path +
                   "': expected a Shrink HDF5 file (state_dict, masks, checkpoint, model, int8 quantized) or JSON file "
-                  "(pipeline, sensitivity cache, graph, calibration config, config_list), got neither (no HDF5 "
+                  "(pipeline, run record, sensitivity cache, graph, calibration config, config_list), got neither (no HDF5 "
                   "signature, no JSON object or list)");
   return inspect_json(path, io::parse_json_text(text, "'" + path + "'"));
 }
@@ -43,7 +43,7 @@ Command add_inspect_command(CLI::App& shrink) {
   auto path = std::make_shared<std::string>();
   CLI::App* app = shrink.add_subcommand(
       "inspect", "Describe any Shrink file as a table: state_dict, masks, checkpoint, model, int8 quantized (HDF5); "
-                 "pipeline, sensitivity cache, graph, calibration config, config_list (JSON)");
+                 "pipeline, run record, sensitivity cache, graph, calibration config, config_list (JSON)");
   app->add_option("file", *path, "The file")->required()->check(existing_file());
   return {app, [path] { std::fputs(inspect(*path).c_str(), stdout); }};
 }

@@ -1,4 +1,4 @@
-// shrink inspect, JSON files: pipeline, sensitivity cache, graph, calibration config, config_list.
+// shrink inspect, JSON files: pipeline, run record, sensitivity cache, graph, calibration config, config_list.
 #include <string>
 #include <vector>
 
@@ -9,6 +9,8 @@
 #include "io/json_reader.h"
 #include "io/text_table.h"
 #include "pipeline/pipeline_spec.h"
+#include "pipeline/run_record.h"
+#include "pipeline/summary_table.h"
 #include "speedup/graph.h"
 
 namespace shrink::cli {
@@ -147,9 +149,12 @@ bool is_calibration(const json& j) {
 std::string inspect_json(const std::string& path, const json& j) {
   const std::string expected =
       "'" + path +
-      "': expected a Shrink JSON file (pipeline, sensitivity cache, graph, calibration config or config_list)";
+      "': expected a Shrink JSON file (pipeline, run record, sensitivity cache, graph, calibration config or config_list)";
   try {
     if (j.is_array()) return inspect_config_list(path, j);
+    if (j.is_object() && j.contains("stages") && j.contains("pipeline"))
+      return path + ": run record of " + j.at("pipeline").dump() + "\n" +
+             pipeline::summary_table(pipeline::RunRecord::from_json(j));
     if (j.is_object() && j.contains("stages")) return inspect_pipeline(path);
     if (j.is_object() && j.value("format", json()) == "shrink.sensitivity") return inspect_sensitivity(path, j);
     if (j.is_object() && j.contains("nodes") && j.contains("output")) return inspect_graph(path, j);

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const std::vector<cli::Command> commands = {cli::add_inspect_command(app), cli::add_train_command(app),
                                               cli::add_eval_command(app),    cli::add_bench_command(app),
-                                              cli::add_speedup_command(app), cli::add_sensitivity_command(app)};
+                                              cli::add_speedup_command(app), cli::add_sensitivity_command(app),
+                                              cli::add_compress_command(app)};
 
   // Messages name the subcommand the user typed ("shrink train: ..."), also for parse errors.
   std::string who = "shrink";

@@ -67,8 +67,16 @@ void check_plan(const PipelineSpec& spec) {
                      ": expected \"calibration\" and \"int8\" only after a quantize stage, got them before one");
         break;
       case StageType::Distill:
+        for (std::size_t j = 0; j < i; ++j) {
+          const StageSpec& o = spec.stages[j];
+          SHRINK_CHECK(o.type != StageType::Distill || o.end_epoch <= s.start_epoch || s.end_epoch <= o.start_epoch,
+                       at(spec, i), ": expected distill stages on epochs no other distill stage has, got epochs ",
+                       s.start_epoch, " to ", s.end_epoch - 1, ", which overlap those of stages[", j, "] (", o.start_epoch,
+                       " to ", o.end_epoch - 1, ")");
+        }
+        break;
       case StageType::Sensitivity:
-        throw ValueError(at(spec, i, "type") + ": expected one of train, prune, quantize, speedup, export (this "
+        throw ValueError(at(spec, i, "type") + ": expected one of train, prune, quantize, distill, speedup, export (this "
                          "runner does not run \"" + stage_type_name(s.type) + "\" stages yet), got \"" +
                          stage_type_name(s.type) + "\"");
       case StageType::Train: break;
@@ -86,8 +94,9 @@ nn::ModulePtr build_model(const PipelineSpec& spec) {
 }
 
 /// Each prune and quantize stage's compressor on a copy of the model, compressed: the name,
-/// options and config_list are checked before any epoch.
-void dry_run(const RunState& state) {
+/// options and config_list are checked before any epoch; so are the distill stages' teachers and
+/// configs (detail::check_distill_stages).
+void dry_run(RunState& state) {
   for (const StageSpec& s : state.spec.stages) {
     if (s.type == StageType::Prune) {
       detail::make_stage_pruner(state, s, state.model->clone(), nullptr, nullptr).compress();
@@ -95,20 +104,16 @@ void dry_run(const RunState& state) {
       detail::make_stage_quantizer(state, s, state.model->clone())->compress();
     }
   }
+  detail::check_distill_stages(state);
 }
 
 void load_data(RunState& state) {
   const DataSpec& d = state.spec.data;
-  auto prefix = [](std::shared_ptr<const data::Dataset> set, std::int64_t n) -> std::shared_ptr<const data::Dataset> {
-    if (n <= 0 || n >= set->size()) return set;
-    std::vector<std::int64_t> indices(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) indices[static_cast<std::size_t>(i)] = i;
-    data::Batch b = set->get_batch(indices);
-    return std::make_shared<data::TensorDataset>(b.data, b.targets);
-  };
-  state.train_set = prefix(std::make_shared<data::FashionMNIST>(d.root, true), d.train_limit);
-  state.test_set = prefix(std::make_shared<data::FashionMNIST>(d.root, false), d.test_limit);
+  using detail::first_samples;
+  state.train_set = first_samples(std::make_shared<data::FashionMNIST>(d.root, true), d.train_limit);
+  state.test_set = first_samples(std::make_shared<data::FashionMNIST>(d.root, false), d.test_limit);
   auto normalize = std::make_shared<data::Normalize>(std::vector<float>{0.2860f}, std::vector<float>{0.3530f});
+  state.normalize = normalize;
   std::shared_ptr<const data::Transform> train_transform = normalize;
   if (d.augment)
     train_transform = std::make_shared<data::Compose>(std::vector<std::shared_ptr<const data::Transform>>{
@@ -127,6 +132,7 @@ void run_stage(RunState& state, std::size_t i) {
     case StageType::Quantize: return detail::run_quantize_stage(state, i);
     case StageType::Speedup: return detail::run_speedup_stage(state, i);
     case StageType::Export: return detail::run_export_stage(state, i);
+    case StageType::Distill: return detail::run_distill_stage(state, i);
     default: SHRINK_ASSERT(false, "run_stage: stage type checked by check_plan");
   }
 }
@@ -144,6 +150,18 @@ void replay(RunState& state, std::size_t end) {
 }
 
 }  // namespace
+
+namespace detail {
+
+std::shared_ptr<const data::Dataset> first_samples(std::shared_ptr<const data::Dataset> set, std::int64_t n) {
+  if (n <= 0 || n >= set->size()) return set;
+  std::vector<std::int64_t> indices(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) indices[static_cast<std::size_t>(i)] = i;
+  data::Batch b = set->get_batch(indices);
+  return std::make_shared<data::TensorDataset>(b.data, b.targets);
+}
+
+}  // namespace detail
 
 RunRecord run_pipeline(const PipelineSpec& spec, const RunOptions& options) {
   std::ostream& out = options.out ? *options.out : std::cout;
@@ -193,8 +211,9 @@ RunRecord run_pipeline(const PipelineSpec& spec, const RunOptions& options) {
       }
       const auto t0 = std::chrono::steady_clock::now();
       run_stage(state, i);
+      detail::save_teacher_snapshot(state, i);
       StageRecord& record = state.stage_record(i);
-      detail::measure(state, record, s.type != StageType::Export);
+      detail::measure(state, record, s.type != StageType::Export && s.type != StageType::Distill);
       record.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       record.done = true;
       detail::save_run_checkpoint(state, i, s.epochs + s.pruning_epochs, true, nullptr, nullptr);

@@ -3,6 +3,8 @@
 /// run_pipeline(): runs a validated PipelineSpec stage by stage on Fashion-MNIST, writing every
 /// artefact, a checkpoint after every stage and epoch, and run.json (run_record.h) into the
 /// output directory; `resume` continues an interrupted run exactly where its last checkpoint was.
+/// A distill stage changes the loss of the epochs it covers (pipeline/stages/distill_stage.cpp);
+/// a stage that is a distill stage's teacher_stage leaves its model as `<stage>.teacher.h5`.
 ///
 /// \code
 ///   auto spec = pipeline::PipelineSpec::from_file("examples/configs/fmnist_demo.json");

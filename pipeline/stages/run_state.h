@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -15,12 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/tensor.h"
+#include "compression/distillation/distiller.h"
 #include "compression/pruning/pruner.h"
 #include "compression/pruning/scheduled_pruners.h"
 #include "compression/quantization/quantizer.h"
 #include "io/checkpoint.h"
 #include "io/data/dataloader.h"
 #include "io/data/dataset.h"
+#include "io/data/transforms.h"
 #include "nn/module.h"
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/optimizer.h"
@@ -65,6 +68,7 @@ struct RunState {
 
   std::shared_ptr<const data::Dataset> train_set, test_set;
   std::unique_ptr<data::DataLoader> train_loader, test_loader;
+  std::shared_ptr<const data::Transform> normalize;  ///< the test loader's transform
 
   nn::ModulePtr model;
   /// The model file the current architecture was loaded from after a speedup ("" before any).
@@ -72,6 +76,8 @@ struct RunState {
   std::optional<LivePruner> pruner;
   std::unique_ptr<compression::Quantizer> quantizer;
   std::size_t quantizer_stage = 0;
+  /// The teachers of the distill stages (by stage index), built when first needed.
+  std::map<std::size_t, nn::ModulePtr> teachers;
 
   RunRecord record;
   std::int64_t epochs_done = 0;  ///< completed epochs of the timeline in this process and before
@@ -99,8 +105,11 @@ std::unique_ptr<optim::LRScheduler> make_scheduler(const TrainingSpec& training,
 /// One epoch of global epoch `epoch` (shuffle seed training.seed + epoch); returns its record.
 EpochRecord train_one_epoch(RunState& state, std::size_t stage, std::int64_t epoch, optim::Optimizer& optimizer,
                             const StepHooks& hooks, const std::string& label);
-/// Top-1 of the model on the test set.
+/// Top-1 of the model on the test set (or on `loader`'s images).
 double evaluate(RunState& state, const std::string& label);
+double evaluate(RunState& state, data::DataLoader& loader, const std::string& label);
+/// The first `n` samples of `set` (all when n <= 0 or n >= its size).
+std::shared_ptr<const data::Dataset> first_samples(std::shared_ptr<const data::Dataset> set, std::int64_t n);
 
 /// Runs epochs [first, count) of `stage` (stage-relative; global epoch = start + i), each
 /// followed by `after_epoch` (may be empty), a test evaluation, the record and a checkpoint.
@@ -146,6 +155,24 @@ void run_export_stage(RunState& state, std::size_t index);
 void replay_prune_stage(RunState& state, std::size_t index);
 void replay_quantize_stage(RunState& state, std::size_t index);
 void replay_speedup_stage(RunState& state, std::size_t index);
+
+// ---- the distill overlay (distill_stage.cpp) ------------------------------------------------------
+
+/// Builds each distill stage's Distiller once on a copy of the model (its teacher from `teacher`,
+/// or the model itself standing in for a teacher_stage's), so that a missing teacher file or a
+/// config that does not fit fails before any epoch; keeps the teachers built.
+void check_distill_stages(RunState& state);
+/// When a distill stage names stage `index` as its teacher_stage: writes the model as it is now to
+/// `<stage>.teacher.h5` and lists it in the stage's record.
+void save_teacher_snapshot(RunState& state, std::size_t index);
+/// The record of a distill stage at its place in the list (the overlay itself acts in training).
+void run_distill_stage(RunState& state, std::size_t index);
+/// The Distiller of the distill stage whose epochs hold global epoch `epoch`, on state.model, or
+/// null when none does. It hooks the model: keep it for that epoch's training only.
+std::unique_ptr<compression::Distiller> epoch_distiller(RunState& state, std::int64_t epoch);
+/// The training loss of a batch under `distiller`: its loss, plus the cross-entropy when its
+/// config has no soft_label term (which holds the hard-label share itself).
+Tensor distill_loss(compression::Distiller& distiller, const data::Batch& batch, const Tensor& logits);
 
 /// The pruner / quantizer of a stage on `model` (not compressed), as the stage builds it.
 LivePruner make_stage_pruner(const RunState& state, const StageSpec& stage, nn::ModulePtr model,

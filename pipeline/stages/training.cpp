@@ -55,9 +55,10 @@ EpochRecord train_one_epoch(RunState& state, std::size_t stage, std::int64_t epo
   io::RunningMean accuracy, loss_mean;
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t images = 0;
+  const std::unique_ptr<compression::Distiller> distiller = epoch_distiller(state, epoch);
   for (const data::Batch& batch : loader) {
     const Tensor logits = model(batch.data);
-    Tensor loss = cross_entropy(logits, batch.targets);
+    Tensor loss = distiller ? distill_loss(*distiller, batch, logits) : cross_entropy(logits, batch.targets);
     if (hooks.extra_loss) loss = loss + hooks.extra_loss();
     optimizer.zero_grad();
     loss.backward();
@@ -77,11 +78,12 @@ EpochRecord train_one_epoch(RunState& state, std::size_t stage, std::int64_t epo
   return record;
 }
 
-double evaluate(RunState& state, const std::string& label) {
+double evaluate(RunState& state, const std::string& label) { return evaluate(state, *state.test_loader, label); }
+
+double evaluate(RunState& state, data::DataLoader& loader, const std::string& label) {
   NoGradGuard no_grad;
   nn::Module& model = *state.model;
   model.eval();
-  data::DataLoader& loader = *state.test_loader;
   io::Progress progress(loader.size(), progress_options(state, label));
   std::int64_t correct = 0, seen = 0;
   for (const data::Batch& batch : loader) {

@@ -9,20 +9,18 @@
 #include <sstream>
 
 #include "autograd/error.h"
-#include "io/data/dataset.h"
-#include "io/state_dict_file.h"
 #include "speedup/model_file.h"
 #include "tests/io/temp_dir.h"
+#include "tests/pipeline/run_testing.h"
 #include "tests/support/errors.h"
 
 namespace shrink::pipeline {
 namespace {
 
+using testing::accuracies;
+using testing::expect_same_weights;
+using testing::quiet;
 using testing::TempDir;
-
-bool have_data() {
-  return std::filesystem::exists(std::string(data::FashionMNIST::kDefaultRoot) + "/t10k-images-idx3-ubyte.gz");
-}
 
 StageSpec stage(StageType type, std::string name, std::int64_t epochs = 0) {
   StageSpec s;
@@ -70,34 +68,8 @@ PipelineSpec small(std::vector<StageSpec> extra = {}) {
   return timeline(spec);
 }
 
-RunOptions quiet(const std::string& dir, std::ostream& out) {
-  RunOptions o;
-  o.output_dir = dir;
-  o.out = &out;
-  o.interactive = false;
-  return o;
-}
-
-std::vector<double> accuracies(const RunRecord& r) {
-  std::vector<double> a;
-  for (const auto& s : r.stages) {
-    a.push_back(s.accuracy.value_or(-1));
-    for (const auto& e : s.epochs) a.push_back(e.test_accuracy), a.push_back(e.train_loss);
-  }
-  return a;
-}
-
-void expect_same_weights(const std::string& a, const std::string& b) {
-  const io::StateDict x = io::load_state_dict(a), y = io::load_state_dict(b);
-  ASSERT_EQ(x.size(), y.size());
-  for (const auto& [name, t] : x) {
-    ASSERT_TRUE(y.contains(name)) << name;
-    EXPECT_EQ(t.to_vector(), y.at(name).to_vector()) << name;
-  }
-}
-
 TEST(RunPipeline, RunsTheStagesAndFillsTheRecord) {
-  if (!have_data()) GTEST_SKIP() << "Fashion-MNIST is not installed";
+  if (!testing::have_fmnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
   TempDir dir;
   std::ostringstream out;
   const RunRecord r = run_pipeline(small({stage(StageType::Speedup, "speedup")}), quiet(dir.file("run"), out));
@@ -124,7 +96,7 @@ TEST(RunPipeline, RunsTheStagesAndFillsTheRecord) {
 }
 
 TEST(RunPipeline, AResumedRunEndsBitwiseWhereTheStraightRunEnds) {
-  if (!have_data()) GTEST_SKIP() << "Fashion-MNIST is not installed";
+  if (!testing::have_fmnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
   TempDir dir;
   std::ostringstream out;
   const PipelineSpec spec = small();
@@ -146,7 +118,7 @@ TEST(RunPipeline, AResumedRunEndsBitwiseWhereTheStraightRunEnds) {
 
 TEST(RunPipeline, TheShrunkArchitectureSurvivesAResume) {
   // Stopped inside the qat stage, after the speedup: the resumed run loads the shrunk model file.
-  if (!have_data()) GTEST_SKIP() << "Fashion-MNIST is not installed";
+  if (!testing::have_fmnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
   TempDir dir;
   std::ostringstream out;
   const PipelineSpec spec = small({stage(StageType::Speedup, "speedup")});
@@ -163,7 +135,7 @@ TEST(RunPipeline, TheShrunkArchitectureSurvivesAResume) {
 }
 
 TEST(RunPipeline, ResumeNeedsTheCheckpointOfTheSamePipeline) {
-  if (!have_data()) GTEST_SKIP() << "Fashion-MNIST is not installed";
+  if (!testing::have_fmnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
   TempDir dir;
   std::ostringstream out;
   RunOptions o = quiet(dir.file("run"), out);
@@ -206,7 +178,7 @@ TEST(RunPipeline, BadInputLeavesNoOutputBehind) {
   const std::string message = testing::error_of<IOError>([&] { run_pipeline(missing, quiet(run, out)); });
   EXPECT_EQ(message.rfind("FashionMNIST: '" + missing.data.root + "': no such directory", 0), 0u) << message;
   EXPECT_FALSE(std::filesystem::exists(run));
-  if (!have_data()) GTEST_SKIP() << "Fashion-MNIST is not installed";
+  if (!testing::have_fmnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
   PipelineSpec weights = small();
   weights.model.weights = dir.file("absent.h5");
   EXPECT_THROW(run_pipeline(weights, quiet(run, out)), IOError);

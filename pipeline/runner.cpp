@@ -76,9 +76,6 @@ void check_plan(const PipelineSpec& spec) {
         }
         break;
       case StageType::Sensitivity:
-        throw ValueError(at(spec, i, "type") + ": expected one of train, prune, quantize, distill, speedup, export (this "
-                         "runner does not run \"" + stage_type_name(s.type) + "\" stages yet), got \"" +
-                         stage_type_name(s.type) + "\"");
       case StageType::Train: break;
     }
   }
@@ -133,7 +130,7 @@ void run_stage(RunState& state, std::size_t i) {
     case StageType::Speedup: return detail::run_speedup_stage(state, i);
     case StageType::Export: return detail::run_export_stage(state, i);
     case StageType::Distill: return detail::run_distill_stage(state, i);
-    default: SHRINK_ASSERT(false, "run_stage: stage type checked by check_plan");
+    case StageType::Sensitivity: return detail::run_sensitivity_stage(state, i);
   }
 }
 

@@ -149,6 +149,7 @@ void run_prune_stage(RunState& state, std::size_t index);
 void run_quantize_stage(RunState& state, std::size_t index);
 void run_speedup_stage(RunState& state, std::size_t index);
 void run_export_stage(RunState& state, std::size_t index);
+void run_sensitivity_stage(RunState& state, std::size_t index);
 
 /// Rebuilds what a finished stage left attached (a pruner, a quantizer, a speedup's model)
 /// without training, for a resumed run; the checkpoint then restores their state.

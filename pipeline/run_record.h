@@ -28,8 +28,8 @@ struct EpochRecord {
 struct LayerRecord {
   std::string name;               ///< dotted module name
   std::string type;               ///< "Conv2d", "Linear", ...
-  std::int64_t params = 0;        ///< parameters of the layer
-  double sparsity = 0;            ///< fraction of its weight that is zero (masked or removed)
+  std::int64_t params = 0;        ///< parameters of the layer as the model had it before any stage shrank it
+  double sparsity = 0;            ///< fraction of those that are zero or removed (masked, quantized to 0, or cut by a speedup)
   std::int64_t macs = 0;          ///< multiply-accumulates per sample
 };
 

@@ -36,9 +36,17 @@ void measure(RunState& state, StageRecord& record, bool evaluate_model) {
   record.params = totals.nonzero_params;
   record.macs = totals.effective_macs;
   record.layers.clear();
-  for (const auto& l : layers)
-    record.layers.push_back(
-        {.name = l.name, .type = l.type, .params = l.params, .sparsity = l.sparsity(), .macs = l.effective_macs});
+  for (const auto& l : layers) {
+    // Sparsity against the layer's size before any stage shrank it: after a speedup, a conv that
+    // kept half its filters is 50% sparse, as it was when masked (the largest size recorded for
+    // this name by an earlier stage is the original one; a layer never seen before is its own).
+    std::int64_t original = l.params;
+    for (const StageRecord& earlier : state.record.stages)
+      for (const LayerRecord& row : earlier.layers)
+        if (row.name == l.name) original = std::max(original, row.params);
+    const double sparsity = original > 0 ? 1.0 - static_cast<double>(l.nonzero_params) / static_cast<double>(original) : 0.0;
+    record.layers.push_back({.name = l.name, .type = l.type, .params = original, .sparsity = sparsity, .macs = l.effective_macs});
+  }
   record.latency_ms = median_latency_ms(*state.model, state.example);
 }
 

@@ -94,11 +94,15 @@ nn::ModulePtr build_model(const PipelineSpec& spec) {
 /// options and config_list are checked before any epoch; so are the distill stages' teachers and
 /// configs (detail::check_distill_stages).
 void dry_run(RunState& state) {
-  for (const StageSpec& s : state.spec.stages) {
+  for (std::size_t i = 0; i < state.spec.stages.size(); ++i) {
+    const StageSpec& s = state.stage(i);
     if (s.type == StageType::Prune) {
-      detail::make_stage_pruner(state, s, state.model->clone(), nullptr, nullptr).compress();
+      detail::at_stage(at(state.spec, i), "config_list", [&] {
+        detail::make_stage_pruner(state, s, state.model->clone(), nullptr, nullptr).compress();
+      });
     } else if (s.type == StageType::Quantize) {
-      detail::make_stage_quantizer(state, s, state.model->clone())->compress();
+      detail::at_stage(at(state.spec, i), "config_list",
+                       [&] { detail::make_stage_quantizer(state, s, state.model->clone())->compress(); });
     }
   }
   detail::check_distill_stages(state);
@@ -216,8 +220,10 @@ RunRecord run_pipeline(const PipelineSpec& spec, const RunOptions& options) {
       detail::save_run_checkpoint(state, i, s.epochs + s.pruning_epochs, true, nullptr, nullptr);
     }
   } catch (const detail::StopRequested&) {
-    return state.record;
+    const std::string saved = state.path("run.json");  // none when stopped before the first epoch
+    return std::filesystem::exists(saved) ? RunRecord::load(saved) : RunRecord{};
   }
+  if (options.stop_after_epochs) return state.record;
   write_html_report(state.record, state.path("report.html"));
   return state.record;
 }

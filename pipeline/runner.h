@@ -31,8 +31,12 @@ struct RunOptions {
   std::ostream* out = nullptr;
   /// Progress bars (true) or plain lines (false); default: whether `out` is a terminal.
   std::optional<bool> interactive;
-  /// Stop (as if interrupted) after this many completed epochs of the timeline, leaving the
-  /// checkpoint behind; for tests of --resume. Empty = run to the end.
+  /// Stop (as if interrupted) after this many completed epochs of the timeline, right before the
+  /// next epoch would start (the stages without epochs in between still run); for tests of
+  /// --resume. What the output directory then holds is what a normal run holds at that point:
+  /// checkpoint.h5 and run.json of the last checkpoint, the files of the finished stages; only
+  /// report.html is not written, also when no epoch is left (the run then ends complete without
+  /// it). The returned record is the one in run.json. Empty = run to the end.
   std::optional<std::int64_t> stop_after_epochs;
 };
 

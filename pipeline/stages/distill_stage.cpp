@@ -64,15 +64,10 @@ void check_distill_stages(RunState& state) {
     nn::ModulePtr teacher = stage.teacher_stage.empty() ? build_teacher(state, i) : state.model->clone();
     if (stage.teacher_stage.empty()) state.teachers[i] = teacher;
     KeepRng keep;
-    const std::string where = state.spec.source + ": stages[" + std::to_string(i) + "].distill_config: ";
-    try {
+    at_stage(state.spec.source + ": stages[" + std::to_string(i) + "].distill_config", "distill_config", [&] {
       compression::Distiller(state.model->clone(), teacher, compression::DistillConfig::parse(stage.distill_config))
           .check(zeros({2, 1, 28, 28}));
-    } catch (const ShapeError& e) {
-      throw ShapeError(where + e.what());
-    } catch (const ValueError& e) {
-      throw ValueError(where + e.what());
-    }
+    });
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autograd/error.h"
 #include "autograd/tensor.h"
 #include "compression/distillation/distiller.h"
 #include "compression/pruning/pruner.h"
@@ -87,6 +88,24 @@ struct RunState {
   const StageSpec& stage(std::size_t index) const { return spec.stages[index]; }
   StageRecord& stage_record(std::size_t index) { return record.stages[index]; }
 };
+
+/// Runs `check`, prefixing the message of a ValueError or ShapeError it throws with `where` (the
+/// pipeline file and the stage's JSON path, e.g. "demo.json: stages[1]"): "<where>.<message>"
+/// when the message starts with `key` (a JSON key of the stage, e.g. "config_list"),
+/// "<where>: <message>" otherwise.
+template <typename F>
+void at_stage(const std::string& where, const std::string& key, F&& check) {
+  const auto prefixed = [&](const std::string& what) {
+    return where + (what.starts_with(key) ? "." : ": ") + what;
+  };
+  try {
+    check();
+  } catch (const ShapeError& e) {
+    throw ShapeError(prefixed(e.what()));
+  } catch (const ValueError& e) {
+    throw ValueError(prefixed(e.what()));
+  }
+}
 
 // ---- training (training.cpp) -------------------------------------------------------------------
 

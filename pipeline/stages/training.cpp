@@ -103,6 +103,9 @@ void run_epochs(RunState& state, std::size_t stage, std::int64_t first, std::int
   const StageSpec& spec = state.stage(stage);
   StageRecord& record = state.stage_record(stage);
   for (std::int64_t i = first; i < count; ++i) {
+    // Stopped where a run killed between two epochs would stop: after the stages that take no
+    // epochs, right before the next epoch.
+    if (state.options.stop_after_epochs && state.epochs_done >= *state.options.stop_after_epochs) throw StopRequested{};
     const std::int64_t epoch = spec.start_epoch + i;
     if (before_epoch) before_epoch(i);
     EpochRecord e = train_one_epoch(state, stage, epoch, optimizer, hooks,
@@ -112,7 +115,6 @@ void run_epochs(RunState& state, std::size_t stage, std::int64_t first, std::int
     record.epochs.push_back(e);
     ++state.epochs_done;
     save_run_checkpoint(state, stage, i + 1, false, &optimizer, scheduler);
-    if (state.options.stop_after_epochs && state.epochs_done >= *state.options.stop_after_epochs) throw StopRequested{};
   }
 }
 

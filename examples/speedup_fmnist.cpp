@@ -52,8 +52,8 @@
 #include "nn/models/registry.h"
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/sgd.h"
+#include "speedup/batchnorm_masks.h"
 #include "speedup/channel_groups.h"
-#include "speedup/conv_bn_pairs.h"
 #include "speedup/model_file.h"
 #include "speedup/model_speedup.h"
 #include "speedup/trace.h"
@@ -104,59 +104,6 @@ int evaluate_model_file(const std::string& path, data::DataLoader& test_loader) 
   std::printf(kModelFileFormat, 100.0 * accuracy);
   return 0;
 }
-
-/// The BatchNorm2d after each pruned Conv2d (speedup::conv_bn_pairs), masked on the conv's pruned
-/// channels: weight and bias × a buffer "channel_mask" through a parametrization, so that a removed
-/// channel outputs exactly 0 (no BatchNorm shift for speedup to fold). sync() copies the convs'
-/// current masks; finish() bakes the masked values in, removes the parametrizations and returns
-/// the BatchNorm masks for ModelSpeedup.
-class BatchNormMasks {
- public:
-  BatchNormMasks(nn::Module& model, const Tensor& example, const compression::Pruner& pruner) {
-    for (const auto& [conv, bn] : speedup::conv_bn_pairs(model, example)) {
-      const auto it = std::find_if(pruner.layers().begin(), pruner.layers().end(),
-                                   [&](const compression::PrunedLayer& l) { return l.name == conv; });
-      if (it == pruner.layers().end()) continue;
-      nn::ModulePtr module = model.find_module(bn);
-      module->register_buffer("channel_mask", ones({module->param("weight").size(0)}));
-      for (const char* name : {"weight", "bias"})
-        module->register_parametrization(
-            name, [](nn::Module& owner, const Tensor& v) { return v * owner.buffer("channel_mask"); }, "channel_mask");
-      pairs_.push_back({it->module, module, bn});
-    }
-    sync();
-  }
-  void sync() {
-    for (auto& p : pairs_) {
-      const Tensor& mask = p.conv->buffer("weight_mask");  // [out, in/groups, kh, kw]
-      const std::int64_t per_channel = mask.numel() / mask.size(0);
-      const float* m = mask.data<float>();
-      float* c = p.bn->buffer("channel_mask").data<float>();
-      for (std::int64_t o = 0; o < mask.size(0); ++o)
-        c[o] = std::any_of(m + o * per_channel, m + (o + 1) * per_channel, [](float v) { return v != 0.0f; });
-    }
-  }
-  io::StateDict finish() {
-    io::StateDict masks;
-    for (auto& p : pairs_) {
-      const Tensor mask = p.bn->buffer("channel_mask").clone();
-      for (const char* name : {"weight", "bias"}) {
-        p.bn->remove_parametrizations(name);
-        masks.insert(p.name + "." + name, mask.clone());
-      }
-      p.bn->remove_buffer("channel_mask");
-    }
-    return masks;
-  }
-  std::size_t size() const { return pairs_.size(); }
-
- private:
-  struct Pair {
-    nn::ModulePtr conv, bn;
-    std::string name;
-  };
-  std::vector<Pair> pairs_;
-};
 
 }  // namespace
 
@@ -273,7 +220,7 @@ int main(int argc, char** argv) {
       WarningCollector already_shown;  // the dry run printed the config_list's warnings
       pruner->compress();
     }
-    std::optional<BatchNormMasks> bn_masks;
+    std::optional<speedup::BatchNormMasks> bn_masks;
     if (!keep_batchnorms) {
       bn_masks.emplace(*model, example, *pruner);
       std::printf("masked the %zu BatchNorm2d after pruned convs on the same channels\n", bn_masks->size());

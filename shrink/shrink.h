@@ -106,6 +106,7 @@
 
 // speedup: trace to a graph IR, run it, save and load it as a model file, channel groups, and shrink pruned
 // models.
+#include "speedup/batchnorm_masks.h"
 #include "speedup/channel_groups.h"
 #include "speedup/conv_bn_pairs.h"
 #include "speedup/fold_batchnorm.h"

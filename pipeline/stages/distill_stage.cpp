@@ -15,6 +15,7 @@
 #include "nn/checkpoint.h"
 #include "nn/models/registry.h"
 #include "pipeline/stages/run_state.h"
+#include "speedup/batchnorm_masks.h"
 #include "speedup/graph_module.h"
 #include "speedup/model_file.h"
 
@@ -80,6 +81,7 @@ void save_teacher_snapshot(RunState& state, std::size_t index) {
   KeepRng keep;
   nn::ModulePtr copy = state.model->clone();
   copy->eval();
+  speedup::bake_channel_masks(*copy);
   copy->apply([](const std::string&, nn::Module& m) {
     for (const auto& [name, value] : m.named_parameters(false))
       if (m.is_parametrized(name)) m.remove_parametrizations(name, /*leave_parametrized=*/true);

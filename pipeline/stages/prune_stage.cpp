@@ -4,7 +4,12 @@
 // `pruning_epochs` of training before their masks are computed; then `epochs` of fine-tuning
 // with the pruner's update_epoch() and step() (and ADMM's penalty). Channel pruners are
 // dependency-aware unless the stage says otherwise. The pruner stays attached afterwards: later
-// stages train with its masks until a speedup removes the pruned channels.
+// stages train with its masks until a speedup removes the pruned channels. When a speedup stage
+// follows, the BatchNorm2d after each pruned conv is masked on the same channels
+// (speedup::BatchNormMasks, kept in step with the pruner's masks; the stage's notes say so), so
+// that the speedup is exact.
+#include <algorithm>
+
 #include "autograd/warning.h"
 #include "compression/config_list.h"
 #include "compression/pruning/admm_pruner.h"
@@ -20,8 +25,12 @@ namespace shrink::pipeline::detail {
 void LivePruner::compress() { schedule ? (void)schedule->compress() : (void)pruner->compress(); }
 void LivePruner::update_epoch(std::int64_t epoch) {
   schedule ? schedule->update_epoch(epoch) : pruner->update_epoch(epoch);
+  if (bn_masks) bn_masks->sync();
 }
-void LivePruner::step() { schedule ? schedule->step() : pruner->step(); }
+void LivePruner::step() {
+  schedule ? schedule->step() : pruner->step();
+  if (bn_masks) bn_masks->sync();
+}
 io::StateDict LivePruner::state_dict() const { return schedule ? schedule->state_dict() : pruner->state_dict(); }
 void LivePruner::load_state_dict(const io::StateDict& state) {
   schedule ? schedule->load_state_dict(state) : pruner->load_state_dict(state);
@@ -40,11 +49,36 @@ LivePruner make_stage_pruner(const RunState& state, const StageSpec& stage, nn::
   return live;
 }
 
+namespace {
+
+/// After compress(): when a speedup stage follows, masks the BatchNorm2d after the pruned convs on
+/// the same channels (speedup::BatchNormMasks), so that the speedup computes what the masked
+/// model does; the stage's notes say so.
+void mask_batchnorms(RunState& state, std::size_t index) {
+  const auto& stages = state.spec.stages;
+  if (std::none_of(stages.begin() + static_cast<std::ptrdiff_t>(index), stages.end(),
+                   [](const StageSpec& s) { return s.type == StageType::Speedup; }))
+    return;
+  state.pruner->bn_masks.emplace(*state.model, state.example, *state.pruner->pruner);
+  // A replay (resume) comes before the record is restored: it holds the note already.
+  if (state.pruner->bn_masks->size() == 0 || state.record.stages.size() <= index) return;
+  state.stage_record(index).notes.push_back(
+      "masked the " + std::to_string(state.pruner->bn_masks->size()) +
+      " BatchNorm2d after pruned Conv2d on the same channels, for the exact speedup that follows");
+}
+
+void compress(RunState& state, std::size_t index) {
+  state.pruner->compress();
+  mask_batchnorms(state, index);
+}
+
+}  // namespace
+
 void replay_prune_stage(RunState& state, std::size_t index) {
   state.pruner = make_stage_pruner(state, state.stage(index), state.model, nullptr, nullptr);
   state.pruner->stage = index;
   WarningCollector shown_before;  // the original run showed the config_list's warnings
-  state.pruner->compress();
+  compress(state, index);
 }
 
 void run_prune_stage(RunState& state, std::size_t index) {
@@ -65,7 +99,7 @@ void run_prune_stage(RunState& state, std::size_t index) {
   const bool compressed_at_start = slim == nullptr || resumed > stage.pruning_epochs;
   if (compressed_at_start) {
     WarningCollector shown_by_dry_run;
-    state.pruner->compress();
+    compress(state, index);
   }
   const std::int64_t first = state.resume ? restore_run_checkpoint(state, optimizer.get(), scheduler.get()) : 0;
 
@@ -78,9 +112,10 @@ void run_prune_stage(RunState& state, std::size_t index) {
   if (first <= stage.pruning_epochs) {
     if (!compressed_at_start) {
       WarningCollector shown_by_dry_run;
-      state.pruner->compress();
+      compress(state, index);
     } else if (data_pruner && !state.pruner->schedule) {
       pruner->update_masks();  // from the statistics of the pruning epochs
+      if (state.pruner->bn_masks) state.pruner->bn_masks->sync();
     }
   }
   // One-shot: nothing more to collect (fine-tuning and evaluation would add batches).

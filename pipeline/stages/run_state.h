@@ -31,6 +31,7 @@
 #include "pipeline/pipeline_spec.h"
 #include "pipeline/run_record.h"
 #include "pipeline/runner.h"
+#include "speedup/batchnorm_masks.h"
 
 namespace shrink::pipeline::detail {
 
@@ -50,6 +51,8 @@ struct LivePruner {
   std::size_t stage = 0;  ///< the prune stage that made it
   std::shared_ptr<compression::Pruner> pruner;
   std::unique_ptr<compression::ScheduledPruner> schedule;
+  /// When a speedup stage follows: the BatchNorm2d after the pruned convs, masked alike.
+  std::optional<speedup::BatchNormMasks> bn_masks;
   void compress();
   void update_epoch(std::int64_t epoch);
   void step();

@@ -1,4 +1,5 @@
 // The speedup stage, as examples/getting_started.cpp does it: take the live pruner's masks,
+// with those of the BatchNorms masked alike (the prune stage's speedup::BatchNormMasks),
 // unwrap it and shrink the model (speedup::ModelSpeedup), then save the shrunk model as
 // `<stage>.model.h5` (io::save_model) and continue with the GraphModule loaded back from that
 // file — the same model a resumed run loads, so that both train the same module.
@@ -26,6 +27,8 @@ void run_speedup_stage(RunState& state, std::size_t index) {
   io::StateDict masks;
   if (state.pruner) {
     masks = state.pruner->pruner->get_masks();
+    if (state.pruner->bn_masks)
+      for (const auto& [name, mask] : state.pruner->bn_masks->finish()) masks.insert(name, mask);
     state.pruner->pruner->unwrap();
     state.pruner.reset();
   }

@@ -103,6 +103,8 @@ void dry_run(RunState& state) {
     } else if (s.type == StageType::Quantize) {
       detail::at_stage(at(state.spec, i), "config_list",
                        [&] { detail::make_stage_quantizer(state, s, state.model->clone())->compress(); });
+    } else if (s.type == StageType::Sensitivity) {
+      detail::sensitivity_layers(state, at(state.spec, i));
     }
   }
   detail::check_distill_stages(state);

@@ -1,12 +1,13 @@
 // The export stage: into the output directory, `<stage>.weights.h5` (the weights the model
-// computes with: masks applied, fake-quantized weights), `<stage>.masks.h5` (a live pruner's
-// masks), `<stage>.calibration.json` and `<stage>.int8.h5` (a live quantizer's calibration config
+// computes with: masks applied, also those of masked BatchNorms, fake-quantized weights),
+// `<stage>.masks.h5` (a live pruner's masks), `<stage>.calibration.json` and `<stage>.int8.h5` (a live quantizer's calibration config
 // and int8 file) — the compressors' own export_model() — and `<stage>.model.h5`, a model file
 // (speedup/model_file.h) of the current architecture holding those weights, loadable without the
 // model's code. `exports` picks among them (default: all that apply).
 #include <algorithm>
 #include <filesystem>
 
+#include "autograd/ops.h"
 #include "io/state_dict_file.h"
 #include "nn/checkpoint.h"
 #include "nn/models/registry.h"
@@ -26,6 +27,20 @@ nn::ModulePtr clean_architecture(const RunState& state) {
   if (!state.architecture.empty()) return io::load_model(state.path(state.architecture));
   if (!state.spec.model.file.empty()) return io::load_model(state.spec.model.file);
   return models::create(state.spec.model.zoo);
+}
+
+/// A pruner's export with masked BatchNorms (speedup::BatchNormMasks): their weight and bias as
+/// the model computes with them, without the "channel_mask" buffers.
+void apply_batchnorm_masks(const std::string& path) {
+  const std::string suffix = "channel_mask";
+  io::StateDict in = io::load_state_dict(path), out;
+  for (const auto& [key, value] : in) {
+    if (key.ends_with(suffix)) continue;
+    const std::string mask = key.substr(0, key.rfind('.') + 1) + suffix;
+    const bool masked = (key.ends_with(".weight") || key.ends_with(".bias")) && in.contains(mask);
+    out.insert(key, masked ? mul(value, in.at(mask)) : value);
+  }
+  io::save_state_dict(out, path);
 }
 
 }  // namespace
@@ -48,6 +63,7 @@ void run_export_stage(RunState& state, std::size_t index) {
   } else if (state.pruner) {
     if (need_weights || wanted(stage, "masks")) {
       state.pruner->pruner->export_model(state.path(weights), state.path(masks));
+      if (state.pruner->bn_masks) apply_batchnorm_masks(state.path(weights));
       written.insert(written.end(), {weights, masks});
     }
   } else if (need_weights) {

@@ -172,6 +172,9 @@ void run_quantize_stage(RunState& state, std::size_t index);
 void run_speedup_stage(RunState& state, std::size_t index);
 void run_export_stage(RunState& state, std::size_t index);
 void run_sensitivity_stage(RunState& state, std::size_t index);
+/// The layers a sensitivity stage analyses on state.model: every Conv2d and Linear but a last
+/// Linear; ValueError prefixed with `where` when there are none.
+std::vector<std::string> sensitivity_layers(const RunState& state, const std::string& where);
 
 /// Rebuilds what a finished stage left attached (a pruner, a quantizer, a speedup's model)
 /// without training, for a resumed run; the checkpoint then restores their state.

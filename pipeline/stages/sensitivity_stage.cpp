@@ -15,9 +15,8 @@
 #include "pipeline/stages/run_state.h"
 
 namespace shrink::pipeline::detail {
-namespace {
 
-std::vector<std::string> analysed_layers(const RunState& state, const std::string& where) {
+std::vector<std::string> sensitivity_layers(const RunState& state, const std::string& where) {
   std::vector<std::string> layers;
   std::string last_type;
   for (const auto& l : compression::count_layers(*state.model, state.example.shape())) {
@@ -31,12 +30,10 @@ std::vector<std::string> analysed_layers(const RunState& state, const std::strin
   return layers;
 }
 
-}  // namespace
-
 void run_sensitivity_stage(RunState& state, std::size_t index) {
   const StageSpec& stage = state.stage(index);
   const std::string where = state.spec.source + ": stages[" + std::to_string(index) + "]";
-  const std::vector<std::string> layers = analysed_layers(state, where);
+  const std::vector<std::string> layers = sensitivity_layers(state, where);
   // The first sensitivity_images test images: from the run's test images when they are enough.
   std::shared_ptr<const data::Dataset> images = state.test_set;
   if (stage.sensitivity_images > images->size())

@@ -95,6 +95,7 @@ TEST(SensitivityStage, AModelWithOnlyAClassifierHasNothingToAnalyse) {
       [&] { run_pipeline(spec, quiet(dir.file("run"), out)); },
       "linear.json: stages[0]: expected a model with a Conv2d layer or a Linear layer before the last one, got none "
       "(nothing to prune)");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
 }
 
 }  // namespace

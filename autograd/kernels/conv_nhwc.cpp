@@ -29,12 +29,12 @@ void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const C
   const Layout xin{1, g.C, g.C, g.C}, yout{G, Cog, Cog_pad, ldy};
 
   parallel_for(g.N, 1, [&](i64 n0, i64 n1) {
-    thread_local ScratchBuffer xbuf, ybuf, tbuf;
+    thread_local ScratchBuffer xbuf, ybuf;
     float* xp = xbuf.get(static_cast<std::size_t>(Hp * Wp * g.C));
     float* yb = ybuf.get(static_cast<std::size_t>(P * ldy));
     std::vector<Seg> segs(static_cast<std::size_t>(T));
     for (i64 n = n0; n < n1; ++n) {
-      pack_padded(x + n * g.C * HW, g.H, g.W, xin, g.ph, g.pw, Hp, Wp, xp, tbuf);
+      pack_padded(x + n * g.C * HW, g.H, g.W, xin, g.ph, g.pw, Hp, Wp, xp);
       implicit_gemm(xp, plan, toff, G, Cg, Cg, wpk, Cog_pad, b != nullptr ? bias.data() : nullptr, yb, ldy, segs);
       unpack_dense(yb, P, yout, out + n * g.Co * P, plan.inverse.data());
     }

@@ -188,7 +188,7 @@ void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const
   const bool padded_y = bw.qh != 0 || bw.qw != 0;
 
   parallel_for(chunks, 1, [&](i64 c0, i64 c1) {
-    thread_local ScratchBuffer xbuf, cxbuf, ybuf, dybuf, dbuf, cbuf, tbuf;
+    thread_local ScratchBuffer xbuf, cxbuf, ybuf, dybuf, dbuf, cbuf;
     std::vector<Seg> segs(static_cast<std::size_t>(std::max(T, S * g.OH)));
     float* xp = dw != nullptr ? xbuf.get(static_cast<std::size_t>(bw.Hp * bw.Wp * g.C)) : nullptr;
     float* xcs = dw != nullptr ? cxbuf.get(static_cast<std::size_t>(S * xsz)) : nullptr;
@@ -203,7 +203,7 @@ void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const
         for (i64 s = 0; s < count; ++s) {
           const i64 n = n0 + s;
           float* yp = yps + s * ysz;
-          pack_padded(gy + n * g.Co * P, g.OH, g.OW, bw.yin, bw.qh, bw.qw, bw.Hq, bw.Wq, yp, tbuf);
+          pack_padded(gy + n * g.Co * P, g.OH, g.OW, bw.yin, bw.qh, bw.qw, bw.Hq, bw.Wq, yp);
           if (db != nullptr) {
             // Channel-last rows add up element-wise (vectorised), pixel by pixel in order.
             float* acc = pdb + c * Cy;
@@ -214,7 +214,7 @@ void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const
               }
           }
           if (dw != nullptr) {
-            pack_padded(x + n * g.C * HW, g.H, g.W, bw.xin, g.ph, g.pw, bw.Hp, bw.Wp, xp, tbuf);
+            pack_padded(x + n * g.C * HW, g.H, g.W, bw.xin, g.ph, g.pw, bw.Hp, bw.Wp, xp);
             bw.column_shifts(xp, xcs + s * xsz);
             if (padded_y)
               for (i64 oh = 0; oh < g.OH; ++oh) {

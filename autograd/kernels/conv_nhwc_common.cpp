@@ -6,27 +6,33 @@
 
 namespace shrink::kernels::conv_detail {
 
-void pack_padded(const float* src, i64 H, i64 W, const Layout& L, i64 top, i64 left, i64 Hp, i64 Wp, float* dst,
-                 ScratchBuffer& tmp) {
+void pack_padded(const float* src, i64 H, i64 W, const Layout& L, i64 top, i64 left, i64 Hp, i64 Wp, float* dst) {
   // Whole planes are transposed at once (rows of a few pixels would leave the packet transposes
-  // idle), through `tmp` [H*W][ld] when the image has side padding.
+  // idle). With side padding each pixel goes straight to its place in the padded image (no
+  // staging copy); without, the rows are dense and the transpose needs no pixel table.
   const i64 row = Wp * L.ld, HW = H * W;
   const bool dense_rows = left == 0 && Wp == W;
-  float* t = dense_rows ? dst + top * row : tmp.get(static_cast<std::size_t>(HW * L.ld));
-  for (i64 g = 0; g < L.groups; ++g) {
-    transpose(src + g * L.cpg * HW, L.cpg, HW, HW, t + g * L.gstride, L.ld);
-    if (L.gstride > L.cpg)
-      for (i64 p = 0; p < HW; ++p)
-        std::fill(t + p * L.ld + g * L.gstride + L.cpg, t + p * L.ld + (g + 1) * L.gstride, 0.0f);
+  thread_local std::vector<i64> pix;
+  if (!dense_rows) {
+    pix.resize(static_cast<std::size_t>(HW));
+    for (i64 h = 0; h < H; ++h)
+      for (i64 w = 0; w < W; ++w) pix[h * W + w] = ((top + h) * Wp + left + w) * L.ld;
   }
-  std::fill(dst, dst + top * row, 0.0f);
+  float* interior = dst + top * row;
+  const auto pixel = [&](i64 p) { return dense_rows ? interior + p * L.ld : dst + pix[p]; };
+  std::fill(dst, interior, 0.0f);
   std::fill(dst + (top + H) * row, dst + Hp * row, 0.0f);
-  if (dense_rows) return;
-  for (i64 h = 0; h < H; ++h) {
-    float* r = dst + (top + h) * row;
-    std::fill(r, r + left * L.ld, 0.0f);
-    std::copy(t + h * W * L.ld, t + (h + 1) * W * L.ld, r + left * L.ld);
-    std::fill(r + (left + W) * L.ld, r + row, 0.0f);
+  if (!dense_rows)
+    for (i64 h = 0; h < H; ++h) {
+      float* r = interior + h * row;
+      std::fill(r, r + left * L.ld, 0.0f);
+      std::fill(r + (left + W) * L.ld, r + row, 0.0f);
+    }
+  for (i64 g = 0; g < L.groups; ++g) {
+    transpose(src + g * L.cpg * HW, L.cpg, HW, HW, (dense_rows ? interior : dst) + g * L.gstride, L.ld, nullptr,
+              dense_rows ? nullptr : pix.data());
+    if (L.gstride > L.cpg)
+      for (i64 p = 0; p < HW; ++p) std::fill(pixel(p) + g * L.gstride + L.cpg, pixel(p) + (g + 1) * L.gstride, 0.0f);
   }
 }
 

@@ -25,9 +25,8 @@ struct Layout {
 };
 
 /// Copies one NCHW sample src [groups*cpg, H, W] into the channel-last image dst [Hp][Wp][ld]
-/// with its top-left interior pixel at (top, left); every other pixel is zero. `tmp` is scratch.
-void pack_padded(const float* src, i64 H, i64 W, const Layout& L, i64 top, i64 left, i64 Hp, i64 Wp, float* dst,
-                 ScratchBuffer& tmp);
+/// with its top-left interior pixel at (top, left); every other pixel is zero.
+void pack_padded(const float* src, i64 H, i64 W, const Layout& L, i64 top, i64 left, i64 Hp, i64 Wp, float* dst);
 
 /// Copies the dense channel-last buffer src (row r = pixel order[r], or pixel r without an
 /// order; `inverse` maps a pixel to its row) back to NCHW dst [groups*cpg, P].

@@ -42,26 +42,27 @@ float* ScratchBuffer::get(std::size_t n) {
 }
 
 void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst, std::int64_t ldd,
-               const std::int64_t* src_rows) {
+               const std::int64_t* src_rows, const std::int64_t* dst_rows) {
   using namespace Eigen::internal;
   const auto row = [&](std::int64_t i) { return src + (src_rows != nullptr ? src_rows[i] : i) * lds; };
-  std::int64_t i = 0;
-  for (; i + kPS <= rows; i += kPS) {
-    const float* r[kPS];
-    for (int k = 0; k < kPS; ++k) r[k] = row(i + k);
-    std::int64_t j = 0;
-    for (; j + kPS <= cols; j += kPS) {
-      PacketBlock<Packet, kPS> block;
-      for (int k = 0; k < kPS; ++k) block.packet[k] = ploadu<Packet>(r[k] + j);
-      ptranspose(block);
-      for (int k = 0; k < kPS; ++k) pstoreu(dst + (j + k) * ldd + i, block.packet[k]);
-    }
-    for (; j < cols; ++j)
-      for (int k = 0; k < kPS; ++k) dst[j * ldd + i + k] = r[k][j];
-  }
-  for (; i < rows; ++i) {
+  const auto out = [&](std::int64_t j) { return dst + (dst_rows != nullptr ? dst_rows[j] : j * ldd); };
+  // One kPS×kPS block: kPS packet loads, the register transpose, kPS packet stores.
+  const auto block = [&](std::int64_t i, std::int64_t j) {
+    PacketBlock<Packet, kPS> b;
+    for (int k = 0; k < kPS; ++k) b.packet[k] = ploadu<Packet>(row(i + k) + j);
+    ptranspose(b);
+    for (int k = 0; k < kPS; ++k) pstoreu(out(j + k) + i, b.packet[k]);
+  };
+  const std::int64_t ib = rows / kPS * kPS, jb = cols / kPS * kPS;
+  for (std::int64_t i = 0; i < ib; i += kPS)
+    for (std::int64_t j = 0; j < jb; j += kPS) block(i, j);
+  for (std::int64_t i = 0; i < ib; ++i) {
     const float* r = row(i);
-    for (std::int64_t j = 0; j < cols; ++j) dst[j * ldd + i] = r[j];
+    for (std::int64_t j = jb; j < cols; ++j) out(j)[i] = r[j];
+  }
+  for (std::int64_t i = ib; i < rows; ++i) {
+    const float* r = row(i);
+    for (std::int64_t j = 0; j < cols; ++j) out(j)[i] = r[j];
   }
 }
 

@@ -24,9 +24,11 @@ class ScratchBuffer {
   std::size_t capacity_ = 0;
 };
 
-/// dst[j*ldd + i] = src[r(i)*lds + j] for i < rows, j < cols (packet-blocked; any sizes), where
-/// r(i) = src_rows[i] when given (a row permutation of the source), else i.
+/// dst[d(j) + i] = src[r(i)*lds + j] for i < rows, j < cols (packet-blocked; any sizes), where
+/// r(i) = src_rows[i] when given (a row permutation of the source), else i, and d(j) =
+/// dst_rows[j] when given (each destination row placed anywhere: a channel-last pixel of a
+/// padded image), else j*ldd.
 void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst, std::int64_t ldd,
-               const std::int64_t* src_rows = nullptr);
+               const std::int64_t* src_rows = nullptr, const std::int64_t* dst_rows = nullptr);
 
 }  // namespace shrink::kernels

@@ -55,6 +55,52 @@ void valid_taps(i64 o, i64 s, i64 k, i64 d, i64 begin, i64 len, i64& lo, i64& hi
   hi = k;
   while (hi > lo && o * s + (hi - 1) * d >= begin + len) --hi;
 }
+
+using TapRect = std::tuple<i64, i64, i64, i64>;  // taps [ilo, ihi) × [jlo, jhi)
+
+i64 area(const TapRect& r) { return (std::get<1>(r) - std::get<0>(r)) * (std::get<3>(r) - std::get<2>(r)); }
+
+bool encloses(const TapRect& outer, const TapRect& inner) {
+  return std::get<0>(outer) <= std::get<0>(inner) && std::get<1>(outer) >= std::get<1>(inner) &&
+         std::get<2>(outer) <= std::get<2>(inner) && std::get<3>(outer) >= std::get<3>(inner);
+}
+
+// Moves the pixels of each class of fewer than kMinRows rows (and at least one tap) into the
+// class with the smallest enclosing tap rectangle, when its taps cost less than the small tile's
+// latency-bound steps: a tile of r < kMinRows rows runs at about r / kMinRows of the FMA rate.
+// Classes are visited from the smallest rectangle up, so a class that received pixels is judged
+// with its new size. Emptied classes are dropped.
+void merge_small_classes(std::vector<TapRect>& keys, std::vector<std::vector<i64>>& members) {
+  constexpr i64 kMinRows = 4;
+  std::vector<std::size_t> by_area(keys.size());
+  for (std::size_t c = 0; c < keys.size(); ++c) by_area[c] = c;
+  std::stable_sort(by_area.begin(), by_area.end(),
+                   [&](std::size_t a, std::size_t b) { return area(keys[a]) < area(keys[b]); });
+  for (std::size_t c : by_area) {
+    const i64 rows = static_cast<i64>(members[c].size()), taps = area(keys[c]);
+    if (rows == 0 || rows >= kMinRows || taps == 0) continue;
+    std::size_t best = keys.size();
+    for (std::size_t d = 0; d < keys.size(); ++d)
+      if (d != c && !members[d].empty() && encloses(keys[d], keys[c]) &&
+          (best == keys.size() || area(keys[d]) < area(keys[best])))
+        best = d;
+    if (best == keys.size() || area(keys[best]) * rows >= taps * kMinRows) continue;
+    members[best].insert(members[best].end(), members[c].begin(), members[c].end());
+    members[c].clear();
+  }
+  std::size_t kept = 0;
+  for (std::size_t c = 0; c < keys.size(); ++c)
+    if (!members[c].empty()) {
+      if (kept != c) {
+        keys[kept] = keys[c];
+        members[kept] = std::move(members[c]);
+      }
+      ++kept;
+    }
+  keys.resize(kept);
+  members.resize(kept);
+}
+
 }  // namespace
 
 BorderPlan make_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 dh, i64 dw, i64 top, i64 left, i64 Hin,
@@ -62,7 +108,7 @@ BorderPlan make_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 
   // Classes keyed by their tap rectangle, in order of first appearance (row-major).
   std::map<std::tuple<i64, i64, i64, i64>, std::size_t> index;
   std::vector<std::vector<i64>> members;
-  std::vector<std::tuple<i64, i64, i64, i64>> keys;
+  std::vector<TapRect> keys;
   for (i64 oh = 0; oh < OH; ++oh) {
     i64 ilo, ihi;
     valid_taps(oh, sh, kh, dh, top, Hin, ilo, ihi);
@@ -79,6 +125,7 @@ BorderPlan make_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 
       members[it->second].push_back(oh * OW + ow);
     }
   }
+  merge_small_classes(keys, members);
   BorderPlan plan;
   plan.inverse.resize(static_cast<std::size_t>(OH * OW));
   for (std::size_t c = 0; c < members.size(); ++c) {

@@ -80,7 +80,11 @@ const float* pack_panels_strided(ScratchBuffer& buf, i64 groups, i64 rows, i64 c
 
 /// The output pixels of a convolution over a padded image, grouped by the rectangle of kernel
 /// taps that read inside the unpadded region. Border pixels skip the taps that would only
-/// multiply zero padding (on a 7×7 map with a 3×3 kernel that is 18% of the work).
+/// multiply zero padding (on a 7×7 map with a 3×3 kernel that is 18% of the work) — except the
+/// pixels of classes too small to fill a tile (the corners): a tile of one to three rows has too
+/// few accumulators to hide the FMA latency, so they join the class with the smallest enclosing
+/// rectangle of taps when that costs less, and read a few taps of zero padding (every tap of
+/// every pixel lies inside the padded image, so any enclosing rectangle is safe).
 struct BorderPlan {
   /// Work-buffer row r holds output pixel order[r], whose top-left tap reads the image at
   /// pixoff[r]; inverse[p] is the row of pixel p.

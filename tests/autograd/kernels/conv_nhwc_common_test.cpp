@@ -1,5 +1,5 @@
 // Pieces of the channel-last conv kernels (autograd/kernels/conv_nhwc_common.h, conv_util.h):
-// the transpose into scattered destination rows and the padded channel-last packing, checked
+// the border plan's pixel classes and the transpose into scattered destination rows, checked
 // against what they promise directly (the conv results themselves are covered by conv_test).
 #include "autograd/kernels/conv_nhwc_common.h"
 
@@ -7,10 +7,83 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <vector>
 
 namespace shrink::kernels::conv_detail {
 namespace {
+
+struct PlanCase {
+  i64 OH, OW, s, k, d, pad, H, W;
+};
+
+std::string str(const PlanCase& c) {
+  return std::to_string(c.OH) + "x" + std::to_string(c.OW) + " s" + std::to_string(c.s) + " k" + std::to_string(c.k) +
+         " d" + std::to_string(c.d) + " pad" + std::to_string(c.pad);
+}
+
+// Taps of a kernel dimension whose input o*s + t*d lies in [pad, pad + len).
+std::vector<i64> valid(i64 o, i64 s, i64 k, i64 d, i64 pad, i64 len) {
+  std::vector<i64> taps;
+  for (i64 t = 0; t < k; ++t)
+    if (o * s + t * d >= pad && o * s + t * d < pad + len) taps.push_back(t);
+  return taps;
+}
+
+TEST(BorderPlan, EveryPixelOnceWithEveryTapThatReadsTheImageAndNoTinyCornerTiles) {
+  const std::vector<PlanCase> cases = {
+      {7, 7, 1, 3, 1, 1, 7, 7},     // 3x3 pad 1 on a 7x7 map: the corners join an edge class
+      {28, 28, 1, 3, 1, 1, 28, 28}, // the resnet20 first stage
+      {3, 3, 1, 3, 1, 1, 3, 3},     // every class tiny: all end up in the full-kernel class
+      {5, 4, 2, 3, 1, 1, 9, 7},     // strided
+      {4, 4, 1, 3, 2, 2, 4, 4},     // dilated
+      {6, 6, 1, 3, 1, 3, 2, 2},     // padding beyond the kernel's reach: pixels with no tap
+  };
+  for (const PlanCase& c : cases) {
+    const i64 Wbuf = c.W + 2 * c.pad, ld = 3;
+    const BorderPlan plan = make_border_plan(c.OH, c.OW, c.s, c.s, c.k, c.k, c.d, c.d, c.pad, c.pad, c.H, c.W, Wbuf, ld);
+    const i64 P = c.OH * c.OW;
+    ASSERT_EQ(static_cast<i64>(plan.order.size()), P) << str(c);
+    std::vector<int> seen(static_cast<std::size_t>(P), 0);
+    i64 rows = 0;
+    for (const auto& cls : plan.classes) {
+      EXPECT_EQ(cls.begin, rows) << str(c);
+      rows = cls.end;
+      for (i64 r = cls.begin; r < cls.end; ++r) {
+        const i64 p = plan.order[r], oh = p / c.OW, ow = p % c.OW;
+        ++seen[p];
+        EXPECT_EQ(plan.inverse[p], r) << str(c);
+        EXPECT_EQ(plan.pixoff[r], (oh * c.s * Wbuf + ow * c.s) * ld) << str(c);
+        // The class reads every tap of the pixel that lies inside the image (more are allowed:
+        // they read zero padding).
+        for (i64 i : valid(oh, c.s, c.k, c.d, c.pad, c.H))
+          for (i64 j : valid(ow, c.s, c.k, c.d, c.pad, c.W))
+            EXPECT_NE(std::find(cls.taps.begin(), cls.taps.end(), i * c.k + j), cls.taps.end())
+                << str(c) << " pixel " << p << " misses tap " << i * c.k + j;
+        // Every tap stays inside the padded image.
+        for (i64 t : cls.taps) {
+          EXPECT_LT(oh * c.s + (t / c.k) * c.d, c.H + 2 * c.pad) << str(c);
+          EXPECT_LT(ow * c.s + (t % c.k) * c.d, c.W + 2 * c.pad) << str(c);
+        }
+      }
+      // A one-row class with taps (a lone corner pixel: a latency-bound one-row tile) remains
+      // only when no class encloses its taps for less than 4 times as many; on these maps the
+      // full kernel's class always does.
+      if (!cls.taps.empty()) EXPECT_GE(cls.end - cls.begin, 2) << str(c) << " class of " << cls.taps.size() << " taps";
+    }
+    EXPECT_EQ(rows, P) << str(c);
+    for (i64 p = 0; p < P; ++p) EXPECT_EQ(seen[p], 1) << str(c) << " pixel " << p;
+  }
+}
+
+TEST(BorderPlan, KeepsTheBorderClassesThatAreLargeEnough) {
+  // On 28x28 the edges (26 pixels) skip the padded taps: fewer computed pairs than the full
+  // kernel everywhere, and exactly the valid pairs plus the corners' extra taps.
+  const BorderPlan plan = make_border_plan(28, 28, 1, 1, 3, 3, 1, 1, 1, 1, 28, 28, 30, 16);
+  const i64 valid_total = 26 * 26 * 9 + 4 * 26 * 6 + 4 * 4;
+  EXPECT_EQ(valid_pairs(plan), valid_total + 4 * (6 - 4));
+  EXPECT_LT(valid_pairs(plan), 28 * 28 * 9);
+}
 
 TEST(Transpose, WritesEachDestinationRowWhereTheTableSays) {
   for (i64 rows : {1, 7, 8, 16, 19})

@@ -122,14 +122,15 @@ struct Backward {
   i64 xpad_size() const { return Hp * Wp * g.C; }
 
   /// Adds the weight gradient of `count` consecutive samples (padded channel-last inputs xps
-  /// [count][Hp][Wp][C], dense channel-last output gradients yds [P][Cy]) to the chunk partial
+  /// [count][Hp][Wp][C], channel-last output gradients yps [count][Hq][Wq][Cy], padded for the
+  /// implicit input gradient or not, read in place) to the chunk partial
   /// part [g][(t,ci)][co] (overwritten when `first`). Per tap, the reduction covers only the
   /// output pixels that read inside the input, over all the samples at once (each partial tile is
   /// loaded/stored once), one run per output row read in place from the padded image (copies of
   /// the image shifted by each kernel column, which made every sample one run, cost more in
   /// copying than the runs' switches: 3% of the weight gradient on resnet20's stride-1 layers,
   /// 16% on its strided ones).
-  void weight_grad(const float* xps, const float* yds, i64 count, bool first, float* part,
+  void weight_grad(const float* xps, const float* yps, i64 count, bool first, float* part,
                    std::vector<Seg>& segs) const {
     for (i64 t = 0; t < T; ++t) {
       const i64 i = t / g.kw, j = t % g.kw, r0 = row_lo[t], r1 = row_hi[t], c0 = col_lo[t], c1 = col_hi[t];
@@ -143,7 +144,7 @@ struct Backward {
               const i64 oh = r0 + rr;
               segs[nseg++] = Seg{xps + s * xpad_size() + ((oh * g.sh + i * g.dh) * Wp + c0 * g.sw + j * g.dw) * g.C +
                                      gi * Cg,
-                                 yds + s * P * Cy + (oh * g.OW + c0) * Cy + gi * Cog_pad + col0};
+                                 yps + s * Hq * Wq * Cy + ((oh + qh) * Wq + qw + c0) * Cy + gi * Cog_pad + col0};
             }
           float* cdst = part + (gi * K + t * Cg) * Cog_pad + col0;
           run_rows(Cg, block_nv(Cog_pad, col0), segs.data(), nseg, st, ci_off.data(), first ? nullptr : cdst, Cog_pad,
@@ -170,16 +171,12 @@ void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const
   float* pdw = dw != nullptr ? pdw_buf.get(static_cast<std::size_t>(chunks * G * K * Cog_pad)) : nullptr;
   float* pdb = db != nullptr ? pdb_buf.get(static_cast<std::size_t>(chunks * Cy)) : nullptr;
   if (pdb != nullptr) std::fill(pdb, pdb + chunks * Cy, 0.0f);
-  const bool padded_y = bw.qh != 0 || bw.qw != 0;
 
   parallel_for(chunks, 1, [&](i64 c0, i64 c1) {
-    thread_local ScratchBuffer xbuf, ybuf, dybuf, dbuf, cbuf;
+    thread_local ScratchBuffer xbuf, ybuf, dbuf, cbuf;
     std::vector<Seg> segs(static_cast<std::size_t>(std::max(T, S * g.OH)));
     float* xps = dw != nullptr ? xbuf.get(static_cast<std::size_t>(S * xsz)) : nullptr;
     float* yps = ybuf.get(static_cast<std::size_t>(S * ysz));
-    // The weight gradient reads the output gradient without padding: a dense copy when the input
-    // gradient needed a padded one.
-    float* yds = dw != nullptr && padded_y ? dybuf.get(static_cast<std::size_t>(S * P * Cy)) : yps;
     for (i64 c = c0; c < c1; ++c) {
       const i64 nbeg = g.N * c / chunks, nend = g.N * (c + 1) / chunks;
       for (i64 n0 = nbeg; n0 < nend; n0 += S) {
@@ -197,20 +194,14 @@ void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const
                 for (i64 j = 0; j < Cy; ++j) acc[j] += row[j];
               }
           }
-          if (dw != nullptr) {
+          if (dw != nullptr)
             pack_padded(x + n * g.C * HW, g.H, g.W, bw.xin, g.ph, g.pw, bw.Hp, bw.Wp, xps + s * xsz);
-            if (padded_y)
-              for (i64 oh = 0; oh < g.OH; ++oh) {
-                const float* src = yp + ((oh + bw.qh) * bw.Wq + bw.qw) * Cy;
-                std::copy(src, src + g.OW * Cy, yds + s * P * Cy + oh * g.OW * Cy);
-              }
-          }
           if (dx != nullptr && bw.implicit)
             bw.input_grad_implicit(yp, dx + n * g.C * HW, dbuf, segs);
           else if (dx != nullptr)
             bw.input_grad_col2im(yp, dx + n * g.C * HW, dbuf, cbuf);
         }
-        if (dw != nullptr) bw.weight_grad(xps, yds, count, n0 == nbeg, pdw + c * G * K * Cog_pad, segs);
+        if (dw != nullptr) bw.weight_grad(xps, yps, count, n0 == nbeg, pdw + c * G * K * Cog_pad, segs);
       }
     }
   });

@@ -16,8 +16,13 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 using i64 = std::int64_t;
 
 /// torch.histc over [lo, hi] in float32: bin = (x − lo)·bins / (hi − lo), the top edge in the
-/// last bin, values outside skipped. lo == hi widens to [lo − 1, hi + 1], as histc does.
-std::vector<float> histc(const float* x, i64 n, i64 bins, float lo, float hi) {
+/// last bin, values outside skipped. lo == hi takes the batch's own [x_min, x_max] instead, and
+/// if those are equal too widens to [lo − 1, hi + 1], as histc does.
+std::vector<float> histc(const float* x, i64 n, i64 bins, float lo, float hi, float x_min, float x_max) {
+  if (lo == hi) {
+    lo = x_min;
+    hi = x_max;
+  }
   if (lo == hi) {
     lo -= 1.0f;
     hi += 1.0f;
@@ -53,7 +58,8 @@ float l2_norm(float begin, float end, float density) {
 
 }  // namespace
 
-HistogramObserver::HistogramObserver(ObserverOptions options) : Observer(options) {
+HistogramObserver::HistogramObserver(ObserverOptions options, HistogramRange range)
+    : Observer(options), range_(range) {
   SHRINK_CHECK(options_.axis == -1, name(), ": expected axis -1 (the histogram observer is per tensor), got ",
                options_.axis);
   SHRINK_CHECK(options_.bins >= 1, name(), ": expected bins >= 1, got ", options_.bins);
@@ -76,10 +82,18 @@ void HistogramObserver::observe(const Tensor& x) {
   float& min_val = min_.data<float>()[0];
   float& max_val = max_.data<float>()[0];
   float* hist = histogram_.data<float>();
+  // The range histc bins over: PyTorch 1.13 passes int(min), int(max) (truncated toward zero).
+  auto binned = [&](float lo, float hi) {
+    if (range_ == HistogramRange::Truncated) {
+      lo = std::trunc(lo);
+      hi = std::trunc(hi);
+    }
+    return histc(p, n, bins, lo, hi, new_min, new_max);
+  };
   if (empty() || min_val == max_val) {
     min_val = new_min;
     max_val = new_max;
-    const auto h = histc(p, n, bins, new_min, new_max);
+    const auto h = binned(new_min, new_max);
     std::copy(h.begin(), h.end(), hist);
     return;
   }
@@ -91,7 +105,7 @@ void HistogramObserver::observe(const Tensor& x) {
   const auto downsample = static_cast<i64>(std::ceil((cmax - cmin) / span));
   cmax = cmax + (static_cast<float>(downsample) * span - (cmax - cmin));
   const auto start_idx = static_cast<i64>(std::nearbyint((min_val - cmin) / hist_bin_width));
-  std::vector<float> combined = histc(p, n, bins, cmin, cmax);
+  std::vector<float> combined = binned(cmin, cmax);
   if (cmin == min_val && cmax == max_val) {
     for (i64 b = 0; b < bins; ++b) combined[b] += hist[b];
   } else {

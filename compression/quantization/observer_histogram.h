@@ -10,8 +10,12 @@
 ///
 /// Same float32 operations as PyTorch's, with three differences, all documented where they act:
 /// - PyTorch 1.13 builds the histograms over [int(min), int(max)] (a truncation PyTorch 2
-///   dropped, which leaves values outside the truncated range uncounted); Shrink uses the float
-///   range. Both agree when the range has whole-number ends, as in the fixtures.
+///   dropped, which leaves values outside the truncated range uncounted while the histogram is
+///   still read as spanning [min, max]); "histogram" uses the float range. Both agree when the
+///   range has whole-number ends. HistogramRange::Truncated ("histogram_torch113") reproduces
+///   PyTorch 1.13: each batch binned over [trunc(min), trunc(max)] of the running range, or over
+///   the batch's own [min, max] when the two truncate to the same integer (histc's rule for
+///   min == max).
 /// - The error of a candidate range is summed in double then rounded to float32 (PyTorch sums in
 ///   float32, in its vectorised order); the search compares these sums, so a near tie between two
 ///   candidates could resolve differently. The fixtures match bit for bit.
@@ -25,12 +29,18 @@
 
 namespace shrink::compression {
 
+/// Over which range each batch is binned (see above).
+enum class HistogramRange {
+  Float,      ///< [min, max] of the running range ("histogram"; PyTorch 2)
+  Truncated,  ///< [trunc(min), trunc(max)] ("histogram_torch113"; PyTorch 1.13)
+};
+
 class HistogramObserver : public Observer {
  public:
-  explicit HistogramObserver(ObserverOptions options = {});
+  explicit HistogramObserver(ObserverOptions options = {}, HistogramRange range = HistogramRange::Float);
   void observe(const Tensor& x) override;
   QParams qparams() const override;
-  std::string name() const override { return "histogram"; }
+  std::string name() const override { return range_ == HistogramRange::Float ? "histogram" : "histogram_torch113"; }
   bool empty() const override;
   /// {"histogram": float32 [bins], "min_val", "max_val": float32 [1]} (±inf before any batch).
   io::StateDict state() const override;
@@ -45,6 +55,7 @@ class HistogramObserver : public Observer {
 
  private:
   static constexpr std::int64_t kUpsample = 128;
+  HistogramRange range_;
   Tensor histogram_, min_, max_;
 };
 

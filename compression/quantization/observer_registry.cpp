@@ -24,6 +24,10 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"min_max", factory<MinMaxObserver>()},
       {"moving_average_min_max", factory<MovingAverageMinMaxObserver>()},
       {"histogram", factory<HistogramObserver>()},
+      {"histogram_torch113",
+       [](const ObserverOptions& o) -> std::unique_ptr<Observer> {
+         return std::make_unique<HistogramObserver>(o, HistogramRange::Truncated);
+       }},
       {"percentile", factory<PercentileObserver>()},
       {"mse", factory<MseObserver>()},
       {"abs_max", factory<AbsMaxObserver>()},

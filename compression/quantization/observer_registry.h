@@ -8,8 +8,8 @@
 ///   auto obs = compression::make_observer("moving_average_abs_max", o);
 /// \endcode
 ///
-/// Names: "min_max", "moving_average_min_max" (observers.h), "histogram"
-/// (observer_histogram.h), "percentile", "mse"
+/// Names: "min_max", "moving_average_min_max" (observers.h), "histogram",
+/// "histogram_torch113" (PyTorch 1.13's histogram range; observer_histogram.h), "percentile", "mse"
 /// (observers_search.h), "abs_max", "channel_wise_abs_max", "range_abs_max",
 /// "moving_average_abs_max" (observers_paddle.h). Each observer checks its options as its
 /// constructor documents.

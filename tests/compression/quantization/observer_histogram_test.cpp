@@ -3,7 +3,9 @@
 // of four batches that exercise both ways of merging a batch (same range: add; wider range:
 // re-bin the old histogram), for affine and symmetric, int8 and uint8 grids. Compared bit for
 // bit: observer_histogram.h lists where Shrink's arithmetic differs from PyTorch's (a double sum
-// of the candidate errors; the float histogram range), none of which changes these cases.
+// of the candidate errors; the float histogram range), none of which changes these cases. Then
+// "histogram_torch113" (PyTorch 1.13's truncated histc range) on fractional ranges
+// (tests/fixtures/gen_histogram_observer_torch113.py).
 #include <gtest/gtest.h>
 
 #include "autograd/ops.h"
@@ -44,6 +46,39 @@ TEST(HistogramObserver, MatchesPyTorchAfterEveryBatch) {
     }
   }
   EXPECT_EQ(seen, 4);
+}
+
+TEST(HistogramObserver, Torch113RangeMatchesPyTorch113OnFractionalRanges) {
+  // tests/fixtures/gen_histogram_observer_torch113.py: PyTorch 1.13 bins each batch over
+  // [int(min), int(max)] (values outside uncounted), or over the batch's own range when both
+  // truncate to the same integer. The float-range observer differs on the same batches.
+  int seen = 0;
+  for (const auto& [name, c] : fixture_file("histogram_observer_torch113").items()) {
+    SCOPED_TRACE(name);
+    ++seen;
+    ObserverOptions o;
+    o.range = {c["attrs"]["quant_min"], c["attrs"]["quant_max"]};
+    HistogramObserver obs(o, HistogramRange::Truncated), float_range(o);
+    EXPECT_EQ(obs.name(), "histogram_torch113");
+    bool differs = false;
+    for (int i = 0; i < c["attrs"]["batches"].get<int>(); ++i) {
+      SCOPED_TRACE(i);
+      const std::string k = std::to_string(i);
+      const Tensor batch = fixture_tensor(c["inputs"]["batch" + k]);
+      obs.observe(batch);
+      float_range.observe(batch);
+      const auto& out = c["outputs"];
+      EXPECT_TRUE(tensors_identical(obs.min_val(), fixture_tensor(out["min_val" + k])));
+      EXPECT_TRUE(tensors_identical(obs.max_val(), fixture_tensor(out["max_val" + k])));
+      EXPECT_TRUE(tensors_identical(obs.histogram(), fixture_tensor(out["histogram" + k])));
+      const QParams q = obs.qparams();
+      EXPECT_TRUE(tensors_identical(q.scale, fixture_tensor(out["scale" + k])));
+      EXPECT_TRUE(tensors_identical(q.zero_point, fixture_tensor(out["zero_point" + k])));
+      differs = differs || !tensors_identical(float_range.histogram(), obs.histogram());
+    }
+    EXPECT_TRUE(differs);
+  }
+  EXPECT_EQ(seen, 2);
 }
 
 TEST(HistogramObserver, AConstantBatchIsBinnedOverItsValuePlusMinusOne) {

@@ -23,12 +23,13 @@ TEST(ObserverRegistry, EveryNameBuildsThatObserver) {
     obs->observe(from_vector(std::vector<float>{-1.0f, 0.5f, 2.0f, 0.25f}, {2, 2}));
     EXPECT_GT(obs->qparams().scale.data<float>()[0], 0.0f);
   }
-  EXPECT_EQ(observer_names().size(), 9u);
+  EXPECT_EQ(observer_names().size(), 10u);
 }
 
 TEST(ObserverRegistry, AnUnknownNameListsTheKnownOnes) {
   EXPECT_EQ(error_of<ValueError>([] { make_observer("minmax"); }),
-            "make_observer: expected an observer name (min_max, moving_average_min_max, histogram, percentile, mse, "
+            "make_observer: expected an observer name (min_max, moving_average_min_max, histogram, histogram_torch113, "
+            "percentile, mse, "
             "abs_max, channel_wise_abs_max, range_abs_max, moving_average_abs_max), got 'minmax'");
 }
 

@@ -7,9 +7,13 @@
 // Driven by bench/ptq_vs_torch.py.
 //
 //   ptq_accuracy --weights vgg_small.h5 --configs configs.json [--model vgg_small]
-//                [--calibration-images 1000] [--test-limit 0] [--data DIR]
+//                [--calibration-images 1000] [--test-limit 0] [--data DIR] [--calibration-out DIR]
 //
-// configs.json: [{"name": "...", "config_list": [...], "fold_batchnorm": false}, ...].
+// configs.json: [{"name": "...", "config_list": [...], "fold_batchnorm": false,
+//                 "calibration_config": {...}}, ...]. With "calibration_config" (the object
+// Quantizer::calibration_config() writes, e.g. another framework's qparams), the quantizer is frozen
+// at those qparams instead of calibrating. --calibration-out DIR writes each config's
+// calibration_config() to DIR/<index>.json.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -51,7 +55,8 @@ void print(const nlohmann::json& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_name = "vgg_small", weights, configs_path, root = data::FashionMNIST::kDefaultRoot;
+  std::string model_name = "vgg_small", weights, configs_path, root = data::FashionMNIST::kDefaultRoot,
+              calibration_out;
   std::int64_t calibration_images = 1000, test_limit = 0;
   for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
     else if (flag == "--calibration-images") calibration_images = std::stoll(value);
     else if (flag == "--test-limit") test_limit = std::stoll(value);
     else if (flag == "--data") root = value;
+    else if (flag == "--calibration-out") calibration_out = value;
     else {
       std::fprintf(stderr, "ptq_accuracy: unknown flag %s\n", flag.c_str());
       return 2;
@@ -89,7 +95,8 @@ int main(int argc, char** argv) {
     nn::load_weights(*float_model, weights);
     print({{"name", "float"}, {"top1", top1(*float_model, test_loader)}, {"test_images", test_set->size()},
            {"calibration_images", calibration_set->size()}});
-    for (const nlohmann::json& entry : configs) {
+    for (std::size_t index = 0; index < configs.size(); ++index) {
+      const nlohmann::json& entry = configs[index];
       const std::string name = entry.at("name");
       nn::ModulePtr model = models::create(model_name);
       nn::load_weights(*model, weights);
@@ -102,10 +109,20 @@ int main(int argc, char** argv) {
       try {
         compression::PTQQuantizer ptq(model, compression::ConfigList::from_json(entry.at("config_list"), name));
         ptq.compress();
-        ptq.calibrate([&] {
-          NoGradGuard no_grad;
-          for (const data::Batch& batch : calibration_loader) (*model)(batch.data);
-        });
+        if (entry.contains("calibration_config")) {
+          ptq.load_calibration_config(entry.at("calibration_config"));
+        } else {
+          ptq.calibrate([&] {
+            NoGradGuard no_grad;
+            for (const data::Batch& batch : calibration_loader) (*model)(batch.data);
+          });
+        }
+        if (!calibration_out.empty()) {
+          const std::string path = calibration_out + "/" + std::to_string(index) + ".json";
+          std::ofstream out(path);
+          SHRINK_CHECK(out.good(), "ptq_accuracy: cannot write ", path);
+          out << ptq.calibration_config().dump(1) << "\n";
+        }
         print({{"name", name}, {"top1", top1(*model, test_loader)}, {"layers", ptq.layers().size()}});
       } catch (const Error& e) {
         print({{"name", name}, {"error", e.what()}});

@@ -29,6 +29,11 @@ observers see different statistics). The weight of Shrink's convs is quantized b
 BatchNorm, PyTorch's after folding it in: per channel and symmetric, the grid scales with the
 channel, so the integers are the same up to float rounding. PyTorch computes in integers (int32
 accumulation, the bias added in float and requantized by onednn), Shrink simulates in float32.
+Then Shrink on PyTorch's quantization points ("PyTorch's points": the BatchNorms folded first, the
+model input, every fused block's ReLU output and the logits quantized, as PyTorch does) with
+several activation observers, among them `histogram_torch113` (PyTorch 1.13's histogram range),
+and Shrink on those points frozen at PyTorch's own calibrated qparams (load_calibration_config):
+that row leaves only the arithmetic (folding, float vs int8 kernels) between the two sides.
 Then every other observer for the activations (Paddle's abs_max family is symmetric and signed by
 definition: those rows quantize activations per tensor, symmetric, int8 [-128, 127]), and weight
 observers other than min_max with histogram activations.
@@ -52,15 +57,19 @@ MEAN, STD = np.float32(0.2860), np.float32(0.3530)  # examples/fmnist.h
 
 # Per model: the modules fused by fuse_modules (conv-bn-relu, conv-relu, linear-relu) and the last
 # Linear, whose output PyTorch quantizes.
+# 'weighted': every Conv2d and Linear (with its folded BatchNorm), whose weight both sides quantize.
 MODELS = {
     'vgg_small': {'fuse': [[f'features.{i}', f'features.{i + 1}', f'features.{i + 2}'] for i in (0, 3, 7, 10, 14, 17)],
-                  'last': 'classifier'},
-    'naive': {'fuse': [['conv1', 'relu1'], ['conv2', 'relu2'], ['fc1', 'relu3']], 'last': 'fc2'},
+                  'last': 'classifier',
+                  'weighted': [f'features.{i}' for i in (0, 3, 7, 10, 14, 17)] + ['classifier']},
+    'naive': {'fuse': [['conv1', 'relu1'], ['conv2', 'relu2'], ['fc1', 'relu3']], 'last': 'fc2',
+              'weighted': ['conv1', 'conv2', 'fc1', 'fc2']},
 }
 
 ACTIVATION_OBSERVERS = ['histogram', 'min_max', 'moving_average_min_max', 'percentile', 'mse']
 PADDLE_ACTIVATION_OBSERVERS = ['abs_max', 'range_abs_max', 'moving_average_abs_max']
 WEIGHT_OBSERVERS = ['mse', 'percentile', 'channel_wise_abs_max']
+PLACEMENT_OBSERVERS = ['histogram', 'histogram_torch113', 'min_max', 'moving_average_min_max']
 
 
 def images(train, n=0):
@@ -97,7 +106,63 @@ def shrink_configs(model):
                         'config_list': dicts(o, act_scheme='per_tensor_symmetric', act_dtype='int_full')})
     for o in WEIGHT_OBSERVERS:
         configs.append({'name': f'histogram act, {o} weight', 'config_list': dicts('histogram', weight_observer=o)})
+    for o in PLACEMENT_OBSERVERS:
+        configs.append({'name': f'PyTorch\'s points, {o} act', 'fold_batchnorm': True,
+                        'config_list': torch_points(model, o)})
     return configs
+
+
+def torch_points(model, act_observer):
+    """The config_list that quantizes what PyTorch's fused model quantizes, on the model with its
+    BatchNorms folded (bench/ptq_accuracy's "fold_batchnorm"): the model input (on the first
+    layer), the output of every fused block (its last module: the ReLU), the logits, and the weight
+    of every Conv2d and Linear (per channel, symmetric, int8, min_max)."""
+    m = MODELS[model]
+    settings = {'quant_bits': 8,
+                'quant_scheme': {'weight': 'per_channel_symmetric', 'input': 'per_tensor_affine',
+                                 'output': 'per_tensor_affine'},
+                'quant_dtype': {'weight': 'int_full', 'input': 'uint', 'output': 'uint'},
+                'observer': {'weight': 'min_max', 'input': act_observer, 'output': act_observer}}
+    first, outputs = m['weighted'][0], [g[-1] for g in m['fuse']] + [m['last']]
+    out = []
+    for layer in m['weighted']:
+        types = ['weight'] + (['input'] if layer == first else []) + (['output'] if layer in outputs else [])
+        out.append(dict(op_names=[layer], quant_types=types, **settings))
+    for layer in outputs:
+        if layer not in m['weighted']:
+            out.append(dict(op_names=[layer], quant_types=['output'], **settings))
+    return out
+
+
+def torch_qparams(model, prepared, qconfig):
+    """PyTorch's calibrated qparams as the calibration_config of torch_points(model, ...): per
+    layer, the scale and zero point of each observer (the QuantStub's as the first layer's input,
+    a fused block's as its last module's output) and the per-channel weight scales of each fused
+    Conv2d / Linear."""
+    import torch
+    m = MODELS[model]
+    owner = {'0': (m['weighted'][0], 'input'), f"1.{m['last']}": (m['last'], 'output')}
+    owner.update({f'1.{g[0]}': (g[-1], 'output') for g in m['fuse']})
+    config = {}
+    for name, module in prepared.named_modules():
+        if hasattr(module, 'activation_post_process') and name in owner:
+            layer, t = owner[name]
+            scale, zp = module.activation_post_process.calculate_qparams()
+            config.setdefault(layer, {}).update({f'{t}_bits': 8, f'{t}_quant_scheme': 'per_tensor_affine',
+                                                 f'{t}_quant_dtype': 'uint', f'{t}_scale': float(scale),
+                                                 f'{t}_zero_point': float(zp)})
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            layer = name[2:]  # '1.features.0.0' (the conv of a fused block) or '1.classifier'
+            if layer not in m['weighted']:
+                layer = layer.rsplit('.', 1)[0]
+            observer = qconfig.weight()
+            observer(module.weight.detach())
+            scale, zp = observer.calculate_qparams()
+            config.setdefault(layer, {}).update({'weight_bits': 8, 'weight_quant_scheme': 'per_channel_symmetric',
+                                                 'weight_quant_dtype': 'int_full',
+                                                 'weight_scale': [float(v) for v in scale],
+                                                 'weight_zero_point': [float(v) for v in zp]})
+    return config
 
 
 def simulate(prepared, qconfig):
@@ -130,7 +195,8 @@ def simulate(prepared, qconfig):
 
 
 def torch_ptq(model_name, weights, calibration_images, test_limit, engine, activation_observer=None):
-    """Top-1 of the float model, of PyTorch's converted int8 model and of its float32 simulation."""
+    """Top-1 of the float model, of PyTorch's converted int8 model and of its float32 simulation, and
+    PyTorch's qparams as a Shrink calibration_config (torch_qparams)."""
     import copy
     import h5py
     import torch
@@ -167,9 +233,10 @@ def torch_ptq(model_name, weights, calibration_images, test_limit, engine, activ
     with torch.no_grad():
         for i in range(0, len(x_cal), 100):
             wrapped(torch.from_numpy(x_cal[i:i + 100]))
+    qparams = torch_qparams(model_name, wrapped, qconfig)
     simulated = simulate(copy.deepcopy(wrapped), qconfig)
     tq.convert(wrapped, inplace=True)
-    return float_top1, top1(wrapped, x_test, y_test), top1(simulated, x_test, y_test)
+    return float_top1, top1(wrapped, x_test, y_test), top1(simulated, x_test, y_test), qparams
 
 
 def main():
@@ -188,16 +255,23 @@ def main():
     torch.set_num_threads(a.threads)
     print(f'load average before: {side_by_side.loadavg()}', flush=True)
 
+    t_float, t_hist, t_hist_sim, hist_qparams = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit,
+                                                          a.engine)
+    _, t_minmax, t_minmax_sim, minmax_qparams = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit,
+                                                          a.engine, tq.MinMaxObserver.with_args(dtype=torch.quint8))
+    configs = shrink_configs(a.model)
+    # Shrink frozen at PyTorch's own qparams, on PyTorch's points: what is left is the arithmetic.
+    for name, qparams in [("PyTorch's points and PyTorch's default-qconfig qparams", hist_qparams),
+                          ("PyTorch's points and PyTorch's MinMaxObserver qparams", minmax_qparams)]:
+        configs.append({'name': name, 'fold_batchnorm': True, 'config_list': torch_points(a.model, 'min_max'),
+                        'calibration_config': qparams})
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'configs.json')
         with open(path, 'w') as f:
-            json.dump(shrink_configs(a.model), f)
+            json.dump(configs, f)
         shrink = side_by_side.json_lines([a.ptq_accuracy, '--model', a.model, '--weights', a.weights, '--configs', path,
                                           '--calibration-images', str(a.calibration_images),
                                           '--test-limit', str(a.test_limit)], torch_baseline.thread_env(a.threads))
-    t_float, t_hist, t_hist_sim = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine)
-    _, t_minmax, t_minmax_sim = torch_ptq(a.model, a.weights, a.calibration_images, a.test_limit, a.engine,
-                               tq.MinMaxObserver.with_args(dtype=torch.quint8))
     print(f'load average after: {side_by_side.loadavg()}')
 
     s_float = shrink[0]['top1']

@@ -13,16 +13,31 @@
 
 namespace shrink::compression {
 
-Tensor lsq_quantize(const Tensor& v, const Tensor& scale, std::int64_t qn, std::int64_t qp, float grad_factor) {
+namespace {
+
+/// lsq_quantize with zero point `zero_point` (null: 0 and no gradient for it).
+Tensor lsq_core(const Tensor& v, const Tensor& scale, const Tensor* zero_point, std::int64_t qmin, std::int64_t qmax,
+                float grad_factor) {
   SHRINK_CHECK(v.dtype() == DType::Float32 && scale.dtype() == DType::Float32 && scale.numel() == 1,
                "lsq_quantize: expected a float32 input and a float32 scale of one element, got ",
                dtype_name(v.dtype()), " and ", dtype_name(scale.dtype()), " ", shape_str(scale.shape()));
-  SHRINK_CHECK(qp > -qn, "lsq_quantize: expected -qn < qp, got qn ", qn, " and qp ", qp);
+  SHRINK_CHECK(qmax > qmin, "lsq_quantize: expected -qn < qp, got qn ", -qmin, " and qp ", qmax);
   const float s = scale.data<float>()[0];
   SHRINK_CHECK(std::isfinite(s) && s > 0.0f, "lsq_quantize: expected a finite scale > 0, got ", s,
                " (Hint: a learned scale that left (0, inf) had too large a learning rate)");
-  // Zero point 0 added and subtracted as fake_quantize's kernel does (it turns −0 into +0).
-  const float inv = 1.0f / s, zp = 0.0f, lo = static_cast<float>(-qn), hi = static_cast<float>(qp);
+  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  float zp = 0.0f;
+  if (zero_point) {
+    SHRINK_CHECK(zero_point->dtype() == DType::Float32 && zero_point->numel() == 1,
+                 "lsq_quantize: expected a float32 zero point of one element, got ", dtype_name(zero_point->dtype()),
+                 " ", shape_str(zero_point->shape()));
+    const float z = zero_point->data<float>()[0];
+    SHRINK_CHECK(std::isfinite(z), "lsq_quantize: expected a finite zero point, got ", z,
+                 " (Hint: a learned zero point that diverged had too large a learning rate)");
+    zp = std::fmin(std::fmax(std::nearbyint(z), lo), hi);
+  }
+  // Zero point added and subtracted as fake_quantize's kernel does (it turns −0 into +0).
+  const float inv = 1.0f / s;
   Tensor out = zeros(v.shape()), inside = zeros(v.shape()), ds_per_element = zeros(v.shape());
   const float* in = v.data<float>();
   float* o = out.data<float>();
@@ -32,26 +47,53 @@ Tensor lsq_quantize(const Tensor& v, const Tensor& scale, std::int64_t qn, std::
     const float x = in[i] * inv, q = std::nearbyint(x) + zp;
     o[i] = (std::fmin(std::fmax(q, lo), hi) - zp) * s;
     m[i] = (q >= lo && q <= hi) ? 1.0f : 0.0f;
-    d[i] = q < lo ? lo : q > hi ? hi : q - x;
+    d[i] = q < lo ? lo - zp : q > hi ? hi - zp : (q - zp) - x;
   }
+  TensorList inputs{v, scale};
+  if (zero_point) inputs.push_back(*zero_point);
+  const bool with_zp = zero_point != nullptr;
   return record(
-      "lsq_quantize", out, {v, scale},
-      [inside, ds_per_element, grad_factor](const Tensor& g) {
+      with_zp ? "lsq_quantize_affine" : "lsq_quantize", out, inputs,
+      [inside, ds_per_element, grad_factor, with_zp, s](const Tensor& g) {
         const float* gd = g.data<float>();
         const float* dd = ds_per_element.data<float>();
-        double acc = 0;
-        for (std::int64_t i = 0; i < g.numel(); ++i) acc += static_cast<double>(gd[i]) * dd[i];
-        return TensorList{g * inside, from_vector(std::vector<float>{static_cast<float>(acc * grad_factor)}, {1})};
+        const float* md = inside.data<float>();
+        double acc = 0, outside = 0;
+        for (std::int64_t i = 0; i < g.numel(); ++i) {
+          acc += static_cast<double>(gd[i]) * dd[i];
+          if (md[i] == 0.0f) outside += gd[i];
+        }
+        TensorList grads{g * inside, from_vector(std::vector<float>{static_cast<float>(acc * grad_factor)}, {1})};
+        if (with_zp)
+          grads.push_back(from_vector(std::vector<float>{static_cast<float>(-s * outside * grad_factor)}, {1}));
+        return grads;
       },
-      {{"qn", qn}, {"qp", qp}, {"grad_factor", double(grad_factor)}});
+      {{"qn", -qmin}, {"qp", qmax}, {"grad_factor", double(grad_factor)}});
 }
 
-LSQQuantizer::LSQQuantizer(nn::ModulePtr model, ConfigList config)
-    : Quantizer("LSQQuantizer", std::move(model), std::move(config), {"weight", "input", "output"},
-                {"quant_types", "quant_bits", "quant_scheme", "quant_dtype", "quant_start_step"}) {}
+}  // namespace
 
-QuantSpec LSQQuantizer::default_spec(QuantType) const {
+Tensor lsq_quantize(const Tensor& v, const Tensor& scale, std::int64_t qn, std::int64_t qp, float grad_factor) {
+  return lsq_core(v, scale, nullptr, -qn, qp, grad_factor);
+}
+
+Tensor lsq_quantize_affine(const Tensor& v, const Tensor& scale, const Tensor& zero_point, std::int64_t qmin,
+                           std::int64_t qmax, float grad_factor) {
+  return lsq_core(v, scale, &zero_point, qmin, qmax, grad_factor);
+}
+
+LSQQuantizer::LSQQuantizer(nn::ModulePtr model, ConfigList config, LSQOptions options)
+    : Quantizer("LSQQuantizer", std::move(model), std::move(config), {"weight", "input", "output"},
+                {"quant_types", "quant_bits", "quant_scheme", "quant_dtype", "quant_start_step"}),
+      options_(options) {}
+
+bool LSQQuantizer::learns_zero_point(QuantType type) const {
+  return options_.learn_zero_point && type != QuantType::Weight;
+}
+
+QuantSpec LSQQuantizer::default_spec(QuantType type) const {
   QuantSpec s;
+  if (learns_zero_point(type)) return s;  // per_tensor_affine, uint
   s.scheme = QuantScheme::Symmetric;
   s.dtype = "int_full";
   return s;
@@ -63,21 +105,42 @@ void LSQQuantizer::check_layer(const QuantizedLayer& layer) const {
     if (!s.enabled) continue;
     SHRINK_CHECK(s.bits >= 2 && s.bits <= 16, name(), ": '", layer.name, "': expected ", quant_type_name(t),
                  " quant_bits in [2, 16], got ", s.bits);
+    if (learns_zero_point(t)) {
+      SHRINK_CHECK(!s.per_channel && s.scheme == QuantScheme::Affine && s.dtype == "uint", name(), ": '", layer.name,
+                   "': expected ", quant_type_name(t),
+                   " quant_scheme per_tensor_affine with quant_dtype uint (learn_zero_point learns one zero point "
+                   "per activation), got ", s.scheme_name(), " with ", s.dtype,
+                   " (Hint: drop the activation's quant_scheme and quant_dtype, or learn_zero_point)");
+      continue;
+    }
     SHRINK_CHECK(!s.per_channel && s.scheme == QuantScheme::Symmetric, name(), ": '", layer.name, "': expected ",
                  quant_type_name(t), " quant_scheme per_tensor_symmetric (one learned scale, zero point 0), got ",
-                 s.scheme_name());
+                 s.scheme_name(),
+                 options_.learn_zero_point ? " (learn_zero_point applies to inputs and outputs; weights stay symmetric)"
+                                           : "");
   }
 }
 
-Tensor& LSQQuantizer::scale(const QuantizedLayer& layer, QuantType type) {
-  const std::string key = layer.name + "." + quant_type_name(type) + "_scale";
-  auto it = scales_.find(key);
-  if (it == scales_.end()) {
-    Tensor s = ones({1});
-    s.requires_grad_(true);
-    it = scales_.emplace(key, s).first;
+Tensor& LSQQuantizer::param(const QuantizedLayer& layer, QuantType type, const char* what) {
+  const std::string key = layer.name + "." + quant_type_name(type) + "_" + what;
+  auto it = params_.find(key);
+  if (it == params_.end()) {
+    Tensor p = std::string(what) == "scale" ? ones({1}) : zeros({1});
+    p.requires_grad_(true);
+    it = params_.emplace(key, p).first;
   }
   return it->second;
+}
+
+void LSQQuantizer::sync_zero_point(const QuantizedLayer& layer, QuantType type) const {
+  const auto& stored = layer.qparams[static_cast<std::size_t>(type)];
+  if (!learns_zero_point(type) || !stored || layer.frozen) return;
+  const auto it = params_.find(layer.name + "." + quant_type_name(type) + "_zero_point");
+  if (it == params_.end()) return;
+  const float z = it->second.data<float>()[0];
+  Tensor held = stored->zero_point;  // shares the stored tensor's data
+  held.data<float>()[0] = std::fmin(std::fmax(std::nearbyint(z), static_cast<float>(stored->range.qmin)),
+                                    static_cast<float>(stored->range.qmax));
 }
 
 std::vector<std::pair<std::string, Tensor>> LSQQuantizer::named_parameters() {
@@ -85,7 +148,11 @@ std::vector<std::pair<std::string, Tensor>> LSQQuantizer::named_parameters() {
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& layer : layers())
     for (QuantType t : {QuantType::Weight, QuantType::Input, QuantType::Output})
-      if ((*layer)[t].enabled) out.emplace_back(layer->name + "." + quant_type_name(t) + "_scale", scale(*layer, t));
+      if ((*layer)[t].enabled) {
+        out.emplace_back(layer->name + "." + quant_type_name(t) + "_scale", param(*layer, t, "scale"));
+        if (learns_zero_point(t))
+          out.emplace_back(layer->name + "." + quant_type_name(t) + "_zero_point", param(*layer, t, "zero_point"));
+      }
   return out;
 }
 
@@ -101,18 +168,31 @@ Tensor LSQQuantizer::learn(QuantizedLayer& layer, QuantType type, const Tensor& 
   if (steps() < layer.quant_start_step) return v;
   const QuantRange range = layer[type].range;
   const std::int64_t qn = -range.qmin, qp = range.qmax;
-  Tensor& s = scale(layer, type);
+  Tensor& s = param(layer, type, "scale");
+  const bool with_zp = learns_zero_point(type);
   if (!stored) {
-    double mean_abs = 0;
+    double mean_abs = 0, lowest = 0;
     const float* d = v.data<float>();
-    for (std::int64_t i = 0; i < v.numel(); ++i) mean_abs += std::fabs(d[i]);
+    for (std::int64_t i = 0; i < v.numel(); ++i) {
+      mean_abs += std::fabs(d[i]);
+      lowest = std::min(lowest, static_cast<double>(d[i]));
+    }
     mean_abs /= static_cast<double>(std::max<std::int64_t>(v.numel(), 1));
     NoGradGuard no_grad;
-    s.fill_(std::max(2.0 * mean_abs / std::sqrt(static_cast<double>(qp)), 1.1920928955078125e-07));
-    // Aliases the learned scale: the calibration config and the int8 export read its current value.
+    const double s0 = std::max(2.0 * mean_abs / std::sqrt(static_cast<double>(qp)), 1.1920928955078125e-07);
+    s.fill_(s0);
+    if (with_zp)  // LSQ+: the observed minimum (or 0) lands on qmin
+      param(layer, type, "zero_point")
+          .fill_(std::clamp(static_cast<double>(range.qmin) - std::nearbyint(static_cast<float>(lowest) /
+                                                                              static_cast<float>(s0)),
+                            static_cast<double>(range.qmin), static_cast<double>(range.qmax)));
+    // Aliases the learned scale: the calibration config and the int8 export read its current value
+    // (the zero point, a whole number, is refreshed from the learned one by sync_zero_point).
     stored = QParams{s.detach(), zeros({1}), -1, range};
   }
+  sync_zero_point(layer, type);
   const float g = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n) * static_cast<double>(qp)));
+  if (with_zp) return lsq_quantize_affine(v, s, param(layer, type, "zero_point"), range.qmin, range.qmax, g);
   return lsq_quantize(v, s, qn, qp, g);
 }
 
@@ -126,15 +206,32 @@ Tensor LSQQuantizer::quantize_activation(QuantizedLayer& layer, QuantType type, 
 }
 
 nlohmann::json LSQQuantizer::calibration_config() const {
+  for (const auto& layer : layers())
+    for (QuantType t : {QuantType::Input, QuantType::Output}) sync_zero_point(*layer, t);
   nlohmann::json out = Quantizer::calibration_config();
   for (const auto& layer : layers())
     for (QuantType t : {QuantType::Input, QuantType::Output})
-      if ((*layer)[t].enabled) {
+      if ((*layer)[t].enabled && !learns_zero_point(t)) {
         // Per tensor only (check_layer): NNI's symmetric tracked range.
         nlohmann::json& entry = out[layer->name];
         const std::string tn = quant_type_name(t);
         entry["tracked_min_" + tn] = -entry["tracked_max_" + tn].get<float>();
       }
+  return out;
+}
+
+io::StateDict LSQQuantizer::state_dict() const {
+  for (const auto& layer : layers())
+    for (QuantType t : {QuantType::Input, QuantType::Output}) sync_zero_point(*layer, t);
+  io::StateDict out = Quantizer::state_dict();
+  for (const auto& layer : layers())
+    for (QuantType t : {QuantType::Input, QuantType::Output}) {
+      const auto it = params_.find(layer->name + "." + quant_type_name(t) + "_zero_point");
+      if ((*layer)[t].enabled && learns_zero_point(t) && layer->qparams[static_cast<std::size_t>(t)] &&
+          it != params_.end())
+        out.set("quantizer:" + layer->name + ":" + quant_type_name(t) + ":learned_zero_point",
+                it->second.detach().clone());
+    }
   return out;
 }
 
@@ -145,9 +242,16 @@ void LSQQuantizer::load_state_dict(const io::StateDict& state) {
     for (QuantType t : {QuantType::Weight, QuantType::Input, QuantType::Output}) {
       auto& stored = layer->qparams[static_cast<std::size_t>(t)];
       if (!(*layer)[t].enabled || !stored) continue;
-      Tensor& s = scale(*layer, t);
+      Tensor& s = param(*layer, t, "scale");
       s.copy_(stored->scale);
       stored->scale = s.detach();
+      if (!learns_zero_point(t)) continue;
+      const std::string key = "quantizer:" + layer->name + ":" + quant_type_name(t) + ":learned_zero_point";
+      SHRINK_CHECK(state.contains(key) && state.at(key).dtype() == DType::Float32 && state.at(key).numel() == 1,
+                   name(), ".load_state_dict: expected '", key, "' (float32 [1]), got ",
+                   state.contains(key) ? shape_str(state.at(key).shape()) : "none",
+                   " (Hint: the state_dict of an LSQQuantizer without learn_zero_point has none)");
+      param(*layer, t, "zero_point").copy_(state.at(key));
     }
 }
 

@@ -131,8 +131,9 @@ class Quantizer {
   void export_model(const std::string& model_path, const std::string& calibration_path,
                     const std::string& quantized_path = "") const;
 
-  /// Compressor state for checkpoints: step count, qparams, observer statistics.
-  io::StateDict state_dict() const;
+  /// Compressor state for checkpoints: step count, qparams, observer statistics. Virtual so that
+  /// an algorithm can add state of its own (keys `quantizer:...`).
+  virtual io::StateDict state_dict() const;
   /// Restores state_dict() on a quantizer compressed on the same model. Virtual so that an
   /// algorithm with state of its own (LSQ's learned scales) can take it back.
   virtual void load_state_dict(const io::StateDict& state);

@@ -29,18 +29,9 @@ namespace shrink::compression {
 namespace {
 
 using testing::error_of;
+using testing::hand_linear;
 using testing::tensors_identical;
 using testing::vec;
-
-
-nn::ModulePtr hand_model() {
-  auto m = std::make_shared<nn::Sequential>();
-  m->push_back(std::make_shared<nn::Linear>(2, 2));
-  NoGradGuard no_grad;
-  m->find_module("0")->param("weight").copy_(vec({1.0f, -2.0f, 3.0f, -4.0f}, {2, 2}));
-  m->find_module("0")->param("bias").copy_(vec({0.5f, -0.25f}, {2}));
-  return m;
-}
 
 TEST(LSQQuantizer, ValuesAndBothGradientsFollowTheFormulas) {
   // 3 bits signed: Qn = 4, Qp = 3; s = 0.5 so v/s is exact.
@@ -67,7 +58,7 @@ TEST(LSQQuantizer, TheValueIsFakeQuantizationsBitForBit) {
 }
 
 TEST(LSQQuantizer, TheFirstForwardInitialisesTheScaleAndItsGradientIsScaledByOneOverSqrtNQp) {
-  nn::ModulePtr model = hand_model();
+  nn::ModulePtr model = hand_linear();
   LSQQuantizer q(model, ConfigList::parse(R"([{"op_types": ["Linear"], "quant_types": ["weight"],
                                               "quant_bits": 4}])"));
   q.compress();
@@ -92,7 +83,7 @@ TEST(LSQQuantizer, TheFirstForwardInitialisesTheScaleAndItsGradientIsScaledByOne
 }
 
 TEST(LSQQuantizer, AnActivationScaleCountsTheFeaturesPerSample) {
-  nn::ModulePtr model = hand_model(), plain = hand_model();
+  nn::ModulePtr model = hand_linear(), plain = hand_linear();
   LSQQuantizer q(model, ConfigList::parse(R"([{"op_types": ["Linear"], "quant_types": ["output"],
                                               "quant_dtype": "uint"}])"));
   q.compress();
@@ -181,7 +172,7 @@ TEST(LSQQuantizer, StateDictRestoresTheLearnedScalesIntoTheSameTensors) {
 }
 
 TEST(LSQQuantizer, ConfigErrorsSayWhatIsSupported) {
-  nn::ModulePtr model = hand_model();
+  nn::ModulePtr model = hand_linear();
   EXPECT_EQ(error_of<ValueError>([&] {
               LSQQuantizer(model, ConfigList::parse(R"([{"op_types": ["Linear"], "quant_types": ["weight"],
                                                         "quant_scheme": "per_channel_symmetric"}])"))

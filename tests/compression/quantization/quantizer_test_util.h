@@ -1,11 +1,13 @@
 #pragma once
 /// \file
-/// The short training run the quantizer tests share: a tiny MLP fitted to fixed random data.
+/// The short training run the quantizer tests share: a tiny MLP fitted to fixed random data; the
+/// hand-checked one-layer model of the LSQ tests.
 
 #include <memory>
 #include <vector>
 
 #include "autograd/generator.h"
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "compression/quantization/quantizer.h"
 #include "nn/layers.h"
@@ -24,6 +26,16 @@ inline nn::ModulePtr tiny_mlp(std::uint64_t seed) {
   model->push_back(std::make_shared<nn::ReLU>());
   model->push_back(std::make_shared<nn::Linear>(8, 2));
   return model;
+}
+
+/// Linear(2, 2) with weight [[1, −2], [3, −4]] and bias [0.5, −0.25].
+inline nn::ModulePtr hand_linear() {
+  auto m = std::make_shared<nn::Sequential>();
+  m->push_back(std::make_shared<nn::Linear>(2, 2));
+  NoGradGuard no_grad;
+  m->find_module("0")->param("weight").copy_(vec({1.0f, -2.0f, 3.0f, -4.0f}, {2, 2}));
+  m->find_module("0")->param("bias").copy_(vec({0.5f, -0.25f}, {2}));
+  return m;
 }
 
 struct TrainingLosses {

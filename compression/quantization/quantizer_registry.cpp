@@ -65,7 +65,17 @@ const std::vector<Entry>& table() {
       {"naive", {}, plain<NaiveQuantizer>},
       {"dorefa", {}, plain<DoReFaQuantizer>},
       {"bnn", {}, plain<BNNQuantizer>},
-      {"lsq", {}, plain<LSQQuantizer>},
+      {"lsq",
+       {"learn_zero_point"},
+       [](nn::ModulePtr m, ConfigList c, const json& o, const std::string& call) -> std::unique_ptr<Quantizer> {
+         bool learn = false;
+         if (o.is_object() && o.contains("learn_zero_point")) {
+           SHRINK_CHECK(o.at("learn_zero_point").is_boolean(), call,
+                        ": option 'learn_zero_point': expected true or false, got ", o.at("learn_zero_point").dump());
+           learn = o.at("learn_zero_point").get<bool>();
+         }
+         return std::make_unique<LSQQuantizer>(std::move(m), std::move(c), LSQOptions{.learn_zero_point = learn});
+       }},
   };
   return entries;
 }

@@ -12,9 +12,9 @@
 ///
 /// Names: "qat" (QATQuantizer), "ptq" (PTQQuantizer), "naive" (NaiveQuantizer), "dorefa"
 /// (DoReFaQuantizer), "bnn" (BNNQuantizer), "lsq" (LSQQuantizer). Options are the fields of the
-/// quantizer's option struct as a JSON object; only QAT has one: "fold_bn", the (Conv2d,
-/// BatchNorm2d) pairs to fold as a list of two-name lists ([["0", "1"], ...]) or false / [] for
-/// none. Finding the pairs needs the traced graph (speedup::conv_bn_pairs), which lives above
+/// quantizer's option struct as a JSON object: QAT's "fold_bn", the (Conv2d, BatchNorm2d) pairs
+/// to fold as a list of two-name lists ([["0", "1"], ...]) or false / [] for none; LSQ's
+/// "learn_zero_point" (true or false, LSQOptions). Finding the pairs needs the traced graph (speedup::conv_bn_pairs), which lives above
 /// compression/: a caller that has it (the pipeline's `"fold_bn": true`) passes the pairs it found.
 /// An unknown name or option key is a ValueError listing the known ones; a value of the wrong type
 /// is a ValueError naming it.

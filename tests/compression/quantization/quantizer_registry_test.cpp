@@ -1,6 +1,6 @@
 // compression/quantization/quantizer_registry.cpp: every name builds its quantizer class, QAT's
-// fold_bn option reaches the quantizer, and unknown names, unknown option keys and mistyped values
-// are errors listing what is allowed.
+// fold_bn and LSQ's learn_zero_point options reach the quantizer, and unknown names, unknown
+// option keys and mistyped values are errors listing what is allowed.
 #include "compression/quantization/quantizer_registry.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "compression/quantization/lsq_quantizer.h"
 #include "nn/layers.h"
 #include "tests/support/errors.h"
 
@@ -59,7 +60,8 @@ TEST(MakeQuantizer, TheReturnedQuantizerIsNotCompressedYet) {
 
 TEST(MakeQuantizer, ListsTheOptionKeysOfEachQuantizer) {
   EXPECT_EQ(quantizer_options("qat"), (std::vector<std::string>{"fold_bn"}));
-  for (const char* name : {"ptq", "naive", "dorefa", "bnn", "lsq"}) EXPECT_TRUE(quantizer_options(name).empty()) << name;
+  EXPECT_EQ(quantizer_options("lsq"), (std::vector<std::string>{"learn_zero_point"}));
+  for (const char* name : {"ptq", "naive", "dorefa", "bnn"}) EXPECT_TRUE(quantizer_options(name).empty()) << name;
 }
 
 TEST(MakeQuantizer, NullEmptyAndFalseOptionsMeanTheDefaults) {
@@ -96,6 +98,17 @@ TEST(MakeQuantizer, AnUnknownNameListsTheKnownOnes) {
                              "make_quantizer: expected a quantizer name (qat, ptq, naive, dorefa, bnn, lsq), got 'QAT'");
 }
 
+TEST(MakeQuantizer, LearnZeroPointReachesLSQ) {
+  const char* inputs8 = R"([{"op_types": ["Linear"], "quant_types": ["input"]}])";
+  for (bool learn : {false, true}) {
+    auto q = make_quantizer("lsq", one_linear(), ConfigList::parse(inputs8), {{"learn_zero_point", learn}});
+    q->compress();
+    auto* lsq = dynamic_cast<LSQQuantizer*>(q.get());
+    ASSERT_NE(lsq, nullptr);
+    EXPECT_EQ(lsq->named_parameters().size(), learn ? 2u : 1u) << learn;
+  }
+}
+
 TEST(MakeQuantizer, AnUnknownOptionKeyListsTheAllowedOnes) {
   expect_message<ValueError>([] { make_quantizer("qat", one_linear(), weights8(), {{"fold", true}}); },
                              "make_quantizer(qat): expected an option among (fold_bn), got 'fold'");
@@ -112,6 +125,8 @@ TEST(MakeQuantizer, OptionsMustBeAnObjectOfTheRightTypes) {
   expect_message<ValueError>(
       [] { make_quantizer("qat", one_linear(), weights8(), nlohmann::json::parse(R"({"fold_bn": [["0", "1", "2"]]})")); },
       "make_quantizer(qat): option 'fold_bn'[0]: expected a [conv, bn] pair of module names, got [\"0\",\"1\",\"2\"]");
+  expect_message<ValueError>([] { make_quantizer("lsq", one_linear(), weights8(), {{"learn_zero_point", 1}}); },
+                             "make_quantizer(lsq): option 'learn_zero_point': expected true or false, got 1");
   expect_message<ValueError>([] { make_quantizer("qat", one_linear(), weights8(), {{"fold_bn", true}}); },
                              "make_quantizer(qat): option 'fold_bn': expected a list of [conv, bn] name pairs or "
                              "false, got true (hint: speedup::conv_bn_pairs(model, example) finds the pairs; a "

@@ -236,6 +236,24 @@ io::StateDict LSQQuantizer::state_dict() const {
 }
 
 void LSQQuantizer::load_state_dict(const io::StateDict& state) {
+  // Checked before anything is loaded: a learned zero point is there exactly when this quantizer learns one.
+  for (const auto& layer : layers())
+    for (QuantType t : {QuantType::Input, QuantType::Output}) {
+      const std::string prefix = "quantizer:" + layer->name + ":" + quant_type_name(t) + ":";
+      const std::string key = prefix + "learned_zero_point";
+      if (!(*layer)[t].enabled) continue;
+      if (!learns_zero_point(t)) {
+        SHRINK_CHECK(!state.contains(key), name(), ".load_state_dict: expected no '", key,
+                     "' (this LSQQuantizer does not learn zero points), got one (Hint: construct it with "
+                     "LSQOptions{.learn_zero_point = true})");
+        continue;
+      }
+      if (!state.contains(prefix + "scale")) continue;
+      SHRINK_CHECK(state.contains(key) && state.at(key).dtype() == DType::Float32 && state.at(key).numel() == 1,
+                   name(), ".load_state_dict: expected '", key, "' (float32 [1]), got ",
+                   state.contains(key) ? shape_str(state.at(key).shape()) : "none",
+                   " (Hint: the state_dict of an LSQQuantizer without learn_zero_point has none)");
+    }
   Quantizer::load_state_dict(state);
   NoGradGuard no_grad;
   for (const auto& layer : layers())
@@ -245,13 +263,8 @@ void LSQQuantizer::load_state_dict(const io::StateDict& state) {
       Tensor& s = param(*layer, t, "scale");
       s.copy_(stored->scale);
       stored->scale = s.detach();
-      if (!learns_zero_point(t)) continue;
       const std::string key = "quantizer:" + layer->name + ":" + quant_type_name(t) + ":learned_zero_point";
-      SHRINK_CHECK(state.contains(key) && state.at(key).dtype() == DType::Float32 && state.at(key).numel() == 1,
-                   name(), ".load_state_dict: expected '", key, "' (float32 [1]), got ",
-                   state.contains(key) ? shape_str(state.at(key).shape()) : "none",
-                   " (Hint: the state_dict of an LSQQuantizer without learn_zero_point has none)");
-      param(*layer, t, "zero_point").copy_(state.at(key));
+      if (learns_zero_point(t) && state.contains(key)) param(*layer, t, "zero_point").copy_(state.at(key));
     }
 }
 

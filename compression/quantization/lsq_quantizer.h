@@ -86,7 +86,8 @@ class LSQQuantizer : public Quantizer {
   nlohmann::json calibration_config() const override;
   /// With learn_zero_point, also `quantizer:<layer>:<type>:learned_zero_point` (the unrounded z).
   io::StateDict state_dict() const override;
-  /// ValueError when learn_zero_point is set and a learned zero point is missing.
+  /// ValueError, before anything is loaded, when learn_zero_point is set and a learned zero point
+  /// is missing, or not set and one is there.
   void load_state_dict(const io::StateDict& state) override;
 
  protected:

@@ -205,9 +205,19 @@ TEST(LSQPlus, ErrorsSayWhereALearnedZeroPointMakesNoSense) {
   plain_lsq.compress();
   plus.compress();
   (*a)(ones({1, 4}));
+  const float plain_scale_before = plain_lsq.parameters()[1].data<float>()[0];
   EXPECT_EQ(error_of<ValueError>([&] { plus.load_state_dict(plain_lsq.state_dict()); }),
             "LSQQuantizer.load_state_dict: expected 'quantizer:0:input:learned_zero_point' (float32 [1]), got none "
             "(Hint: the state_dict of an LSQQuantizer without learn_zero_point has none)");
+  (*b)(ones({1, 4}));
+  {
+    NoGradGuard no_grad;
+    plus.parameters()[1].fill_(0.125);  // 0.input_scale, different from plain_lsq's
+  }
+  EXPECT_EQ(error_of<ValueError>([&] { plain_lsq.load_state_dict(plus.state_dict()); }),
+            "LSQQuantizer.load_state_dict: expected no 'quantizer:0:input:learned_zero_point' (this LSQQuantizer does "
+            "not learn zero points), got one (Hint: construct it with LSQOptions{.learn_zero_point = true})");
+  EXPECT_EQ(plain_lsq.parameters()[1].data<float>()[0], plain_scale_before);  // nothing was loaded
   EXPECT_EQ(error_of<ValueError>([&] {
               lsq_quantize_affine(ones({2}), vec({0.5f}, {1}), vec({NAN}, {1}), 0, 255, 1.0f);
             }),

@@ -21,15 +21,8 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "bench/paired_training.h"
-#include "compression/config_list.h"
-#include "compression/pruning/weight_pruners.h"
-#include "nn/models/registry.h"
-#include "speedup/channel_groups.h"
-#include "speedup/graph_module.h"
-#include "speedup/inference_fusion.h"
+#include "bench/shrunk_zoo.h"
 #include "speedup/model_file.h"
-#include "speedup/model_speedup.h"
-#include "speedup/trace.h"
 
 using namespace shrink;
 using Clock = std::chrono::steady_clock;
@@ -43,16 +36,6 @@ struct Options {
   std::string save_dir;
   bool fuse = false;
 };
-
-/// `model` traced on `example` as a GraphModule in eval mode, with its conv → BatchNorm pairs
-/// folded (fuse_for_inference); `fused` gets the number of pairs.
-nn::ModulePtr fused_graph_module(nn::Module& model, const Tensor& example, std::size_t& fused) {
-  model.eval();
-  auto graph_module = std::make_shared<speedup::GraphModule>(model, speedup::trace(model, example));
-  graph_module->eval();
-  fused = speedup::fuse_for_inference(*graph_module).size();
-  return graph_module;
-}
 
 /// Median milliseconds of a forward of `a` and of `b` on `x`, in turn, after 3 untimed forwards each.
 std::pair<double, double> forward_in_turn(nn::Module& a, nn::Module& b, const Tensor& x, int runs) {
@@ -109,30 +92,15 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) return 2;
   const Tensor example = zeros({1, 1, 28, 28});
   for (const auto& name : o.models) {
-    manual_seed(0);
-    nn::ModulePtr dense = models::create(name);
-    nn::ModulePtr shrunk = dense->clone();
-    compression::L1NormPruner pruner(shrunk,
-                                     compression::ConfigList::parse(R"([{"op_types": ["Conv2d"], "sparsity": 0.5}])"));
-    pruner.set_dependency_groups(speedup::dependency_groups(speedup::trace(*shrunk, example), *shrunk));
-    pruner.compress();
-    const io::StateDict masks = pruner.get_masks();
-    pruner.unwrap();
-    const speedup::SpeedupReport report =
-        speedup::ModelSpeedup(*shrunk, example, masks, {.latency_repeats = 0}).speedup_model();
-    if (!report.verified) {
-      std::fprintf(stderr, "speedup_timing: %s: the shrunk model does not compute what the masked one did\n%s",
-                   name.c_str(), report.to_string().c_str());
-      return 1;
-    }
+    auto [dense, shrunk, report] = bench::shrunk_pair(name, example);
     if (!o.save_dir.empty()) {
       io::save_model(*dense, example, o.save_dir + "/" + name + ".dense.h5");
       io::save_model(*shrunk, example, o.save_dir + "/" + name + ".shrunk.h5");
     }
     std::size_t fused_dense = 0, fused_shrunk = 0;
     if (o.fuse) {
-      dense = fused_graph_module(*dense, example, fused_dense);
-      shrunk = fused_graph_module(*shrunk, example, fused_shrunk);
+      dense = bench::fused_graph_module(*dense, example, fused_dense);
+      shrunk = bench::fused_graph_module(*shrunk, example, fused_shrunk);
     }
     dense->eval();
     shrunk->eval();
@@ -140,12 +108,13 @@ int main(int argc, char** argv) {
     Generator gen(1);
     const auto [dense_lat, shrunk_lat] = forward_in_turn(*dense, *shrunk, randn({1, 1, 28, 28}, &gen), o.latency_runs);
     const auto [dense_batch, shrunk_batch] = forward_in_turn(*dense, *shrunk, randn({128, 1, 28, 28}, &gen), o.batches);
-    std::printf("{\"model\": \"%s\", \"macs_dense\": %lld, \"macs_shrunk\": %lld, \"params_dense\": %lld, "
-                "\"params_shrunk\": %lld, \"dense_latency_ms\": %.4f, \"shrunk_latency_ms\": %.4f, "
-                "\"dense_ips\": %.1f, \"shrunk_ips\": %.1f, \"fused_pairs_dense\": %zu, \"fused_pairs_shrunk\": %zu}\n",
-                name.c_str(), static_cast<long long>(report.macs_before), static_cast<long long>(report.macs_after),
-                static_cast<long long>(report.params_before), static_cast<long long>(report.params_after), dense_lat,
-                shrunk_lat, 128e3 / dense_batch, 128e3 / shrunk_batch, fused_dense, fused_shrunk);
+    std::printf(
+        "{\"model\": \"%s\", \"macs_dense\": %lld, \"macs_shrunk\": %lld, \"params_dense\": %lld, "
+        "\"params_shrunk\": %lld, \"dense_latency_ms\": %.4f, \"shrunk_latency_ms\": %.4f, "
+        "\"dense_ips\": %.1f, \"shrunk_ips\": %.1f, \"fused_pairs_dense\": %zu, \"fused_pairs_shrunk\": %zu}\n",
+        name.c_str(), static_cast<long long>(report.macs_before), static_cast<long long>(report.macs_after),
+        static_cast<long long>(report.params_before), static_cast<long long>(report.params_after), dense_lat,
+        shrunk_lat, 128e3 / dense_batch, 128e3 / shrunk_batch, fused_dense, fused_shrunk);
     std::fflush(stdout);
   }
   return 0;

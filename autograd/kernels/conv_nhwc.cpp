@@ -10,22 +10,21 @@ namespace shrink::kernels {
 using namespace conv_detail;
 
 void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out) {
-  const i64 G = g.groups, Cg = g.Cg(), Cog = g.Cog(), T = g.taps(), K = T * Cg;
+  const i64 G = g.groups, Cg = g.Cg(), Cog = g.Cog(), T = g.taps();
   const i64 Cog_pad = pad_to_packet(Cog), ldy = G * Cog_pad, P = g.OH * g.OW;
   const i64 Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, HW = g.H * g.W;
   // Weights as [tap][cin][cout] panels: w[co][ci][t] -> (row t*Cg + ci, column co).
   thread_local ScratchBuffer wbuf;  // the calling thread's, reused across calls
-  const float* wpk = pack_panels_strided(wbuf, G, K, Cog, [&](i64 gi, i64 r) {
-    return std::pair<const float*, i64>{w + (gi * Cog * Cg + r % Cg) * T + r / Cg, Cg * T};
-  });
+  const float* wpk = pack_conv_weights(wbuf, w, G, Cog, Cg, T);
   std::vector<float> bias;
   if (b != nullptr) {
     bias.assign(static_cast<std::size_t>(ldy), 0.0f);
     for (i64 gi = 0; gi < G; ++gi) std::copy(b + gi * Cog, b + (gi + 1) * Cog, bias.begin() + gi * Cog_pad);
   }
   const auto toff = tap_offsets(g.kh, g.kw, g.dh, g.dw, Wp, g.C);
-  const BorderPlan plan =
-      make_border_plan(g.OH, g.OW, g.sh, g.sw, g.kh, g.kw, g.dh, g.dw, g.ph, g.pw, g.H, g.W, Wp, g.C);
+  const std::shared_ptr<const BorderPlan> plan_ptr =
+      cached_border_plan(g.OH, g.OW, g.sh, g.sw, g.kh, g.kw, g.dh, g.dw, g.ph, g.pw, g.H, g.W, Wp, g.C);
+  const BorderPlan& plan = *plan_ptr;
   const Layout xin{1, g.C, g.C, g.C}, yout{G, Cog, Cog_pad, ldy};
 
   parallel_for(g.N, 1, [&](i64 n0, i64 n1) {

@@ -29,7 +29,7 @@ struct Backward {
   i64 qh = 0, qw = 0, Hq, Wq, Cy;
   Layout xin, yin, dxout;
   const float* wdx = nullptr;  ///< flipped [tap'][cout][cin] panels (implicit) or [cout][(tap,cin)] (col2im)
-  BorderPlan dx_plan;          ///< implicit input gradient: pixels of dx over the padded gradient
+  std::shared_ptr<const BorderPlan> dx_plan;  ///< implicit input gradient: pixels of dx over the padded gradient
   std::vector<i64> toff_x, pix_x, toff_y, pix_y, ci_off;
   std::vector<i64> row_lo, row_hi, col_lo, col_hi;  ///< per tap: output rows/columns reading the input
 
@@ -50,10 +50,10 @@ struct Backward {
         Cy(G * Cog_pad) {
     if (need_dx && g.sh == 1 && g.sw == 1 && g.ph <= g.dh * (g.kh - 1) && g.pw <= g.dw * (g.kw - 1)) {
       const i64 ph = g.dh * (g.kh - 1) - g.ph, pw = g.dw * (g.kw - 1) - g.pw;
-      dx_plan = make_border_plan(g.H, g.W, 1, 1, g.kh, g.kw, g.dh, g.dw, ph, pw, g.OH, g.OW, g.OW + 2 * pw, Cy);
+      dx_plan = cached_border_plan(g.H, g.W, 1, 1, g.kh, g.kw, g.dh, g.dw, ph, pw, g.OH, g.OW, g.OW + 2 * pw, Cy);
       // Implicit work ∝ valid (pixel, tap) pairs · Cog · pad(Cg); col2im's ∝ OH·OW · Cog · pad(taps·Cg)
       // plus its scatter. Odd channel counts waste packet lanes in the former.
-      implicit = double(valid_pairs(dx_plan)) * pad_to_packet(Cg) <= double(P) * Kpad * (1.0 + 4.0 / Cog);
+      implicit = double(valid_pairs(*dx_plan)) * pad_to_packet(Cg) <= double(P) * Kpad * (1.0 + 4.0 / Cog);
       if (implicit) qh = ph, qw = pw;
     }
     Hq = g.OH + 2 * qh, Wq = g.OW + 2 * qw;
@@ -90,8 +90,8 @@ struct Backward {
   void input_grad_implicit(const float* yp, float* dxn, ScratchBuffer& dbuf, std::vector<Seg>& segs) const {
     const i64 ldx = G * Cg_pad;
     float* dxb = dbuf.get(static_cast<std::size_t>(HW * ldx));
-    implicit_gemm(yp, dx_plan, toff_y, G, Cog, Cog_pad, wdx, Cg_pad, nullptr, dxb, ldx, segs);
-    unpack_dense(dxb, HW, dxout, dxn, dx_plan.inverse.data());
+    implicit_gemm(yp, *dx_plan, toff_y, G, Cog, Cog_pad, wdx, Cg_pad, nullptr, dxb, ldx, segs);
+    unpack_dense(dxb, HW, dxout, dxn, dx_plan->inverse.data());
   }
 
   /// dx of one sample by col2im: dcol[p][(t,ci)] = Σ_co gy[p][co] w[co][ci][t], added into a
@@ -142,9 +142,9 @@ struct Backward {
           for (i64 s = 0; s < count; ++s)
             for (i64 rr = 0; rr < runs; ++rr) {
               const i64 oh = r0 + rr;
-              segs[nseg++] = Seg{xps + s * xpad_size() + ((oh * g.sh + i * g.dh) * Wp + c0 * g.sw + j * g.dw) * g.C +
-                                     gi * Cg,
-                                 yps + s * Hq * Wq * Cy + ((oh + qh) * Wq + qw + c0) * Cy + gi * Cog_pad + col0};
+              segs[nseg++] =
+                  Seg{xps + s * xpad_size() + ((oh * g.sh + i * g.dh) * Wp + c0 * g.sw + j * g.dw) * g.C + gi * Cg,
+                      yps + s * Hq * Wq * Cy + ((oh + qh) * Wq + qw + c0) * Cy + gi * Cog_pad + col0};
             }
           float* cdst = part + (gi * K + t * Cg) * Cog_pad + col0;
           run_rows(Cg, block_nv(Cog_pad, col0), segs.data(), nseg, st, ci_off.data(), first ? nullptr : cdst, Cog_pad,
@@ -194,8 +194,7 @@ void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const
                 for (i64 j = 0; j < Cy; ++j) acc[j] += row[j];
               }
           }
-          if (dw != nullptr)
-            pack_padded(x + n * g.C * HW, g.H, g.W, bw.xin, g.ph, g.pw, bw.Hp, bw.Wp, xps + s * xsz);
+          if (dw != nullptr) pack_padded(x + n * g.C * HW, g.H, g.W, bw.xin, g.ph, g.pw, bw.Hp, bw.Wp, xps + s * xsz);
           if (dx != nullptr && bw.implicit)
             bw.input_grad_implicit(yp, dx + n * g.C * HW, dbuf, segs);
           else if (dx != nullptr)

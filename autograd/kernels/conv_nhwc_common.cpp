@@ -1,6 +1,7 @@
 #include "autograd/kernels/conv_nhwc_common.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <tuple>
 
@@ -143,6 +144,41 @@ BorderPlan make_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 
     plan.classes.push_back(std::move(cls));
   }
   return plan;
+}
+
+std::shared_ptr<const BorderPlan> cached_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 dh, i64 dw,
+                                                     i64 top, i64 left, i64 Hin, i64 Win, i64 Wbuf, i64 ld) {
+  using Key = std::array<i64, 14>;
+  // Bounded: a program that runs many geometries (a sweep) rebuilds plans instead of growing.
+  constexpr std::size_t kMaxPlans = 64;
+  thread_local std::map<Key, std::shared_ptr<const BorderPlan>> cache;
+  const Key key{OH, OW, sh, sw, kh, kw, dh, dw, top, left, Hin, Win, Wbuf, ld};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  auto plan = std::make_shared<const BorderPlan>(
+      make_border_plan(OH, OW, sh, sw, kh, kw, dh, dw, top, left, Hin, Win, Wbuf, ld));
+  if (cache.size() >= kMaxPlans) cache.clear();
+  cache.emplace(key, plan);
+  return plan;
+}
+
+const float* pack_conv_weights(ScratchBuffer& buf, const float* w, i64 G, i64 Cog, i64 Cg, i64 T) {
+  const i64 K = T * Cg, cols_pad = pad_to_packet(Cog);
+  float* out = buf.get(static_cast<std::size_t>(G * K * cols_pad));
+  // Source column s = ci·T + t of a weight row goes to panel row t·Cg + ci.
+  thread_local std::vector<i64> dst_rows;
+  dst_rows.resize(static_cast<std::size_t>(K));
+  for (i64 col0 = 0; col0 < cols_pad; col0 += kBlockCols) {
+    const i64 width = block_nv(cols_pad, col0) * kPS, valid = std::min(width, Cog - col0);
+    for (i64 ci = 0; ci < Cg; ++ci)
+      for (i64 t = 0; t < T; ++t) dst_rows[ci * T + t] = (t * Cg + ci) * width;
+    for (i64 g = 0; g < G; ++g) {
+      float* block = out + g * K * cols_pad + K * col0;
+      if (valid < width)  // the padding columns feed packet-wide loads: zero
+        for (i64 r = 0; r < K; ++r) std::fill(block + r * width + valid, block + (r + 1) * width, 0.0f);
+      transpose(w + (g * Cog + col0) * K, valid, K, K, block, width, nullptr, dst_rows.data());
+    }
+  }
+  return out;
 }
 
 i64 valid_pairs(const BorderPlan& plan) {

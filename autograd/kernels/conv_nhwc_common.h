@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -102,6 +103,17 @@ struct BorderPlan {
 /// [top, top+Hin) and columns [left, left+Win).
 BorderPlan make_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 dh, i64 dw, i64 top, i64 left, i64 Hin,
                             i64 Win, i64 Wbuf, i64 ld);
+
+/// make_border_plan's result for the same arguments, from a small per-thread cache: building a
+/// plan costs as much as a small layer's whole convolution at batch 1 (a map lookup per pixel),
+/// and a model calls its layers with the same few geometries over and over.
+std::shared_ptr<const BorderPlan> cached_border_plan(i64 OH, i64 OW, i64 sh, i64 sw, i64 kh, i64 kw, i64 dh, i64 dw,
+                                                     i64 top, i64 left, i64 Hin, i64 Win, i64 Wbuf, i64 ld);
+
+/// Packs conv weights w [G·Cog][Cg][T] (T = kernel taps) as the forward pass's panels: per
+/// group a [T·Cg][pad(Cog)] panel, row t·Cg + ci, column co, column-blocked as pack_panels
+/// lays them out. Packet transposes of whole weight rows, not one strided read per value.
+const float* pack_conv_weights(ScratchBuffer& buf, const float* w, i64 G, i64 Cog, i64 Cg, i64 T);
 
 /// Number of (output pixel, tap) pairs that read inside the image (the work of a BorderPlan).
 i64 valid_pairs(const BorderPlan& plan);

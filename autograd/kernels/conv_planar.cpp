@@ -67,11 +67,18 @@ i64 slack_for(const ConvGeometry& g) { return kMaxNV * kPS + (g.kw - 1) * g.dw +
 /// (Wph = ceil(Wp/sw)) of dst: padded column c goes to phase c % sw, column c / sw.
 void fill_phases(const float* src, i64 H, i64 W, i64 top, i64 left, i64 Hp, i64 Wp, i64 sw, float* dst) {
   const i64 Wph = (Wp + sw - 1) / sw, plane = Hp * Wph;
-  for (i64 h = 0; h < H; ++h)
-    for (i64 w = 0; w < W; ++w) {
-      const i64 c = left + w;
-      dst[(c % sw) * plane + (top + h) * Wph + c / sw] = src[h * W + w];
+  // Per phase, the source columns w ≡ φ - left (mod sw) in one strided run: no division per
+  // element (this copy used to cost several times the strided depthwise conv it feeds).
+  for (i64 phi = 0; phi < sw; ++phi) {
+    const i64 w0 = ((phi - left) % sw + sw) % sw;
+    if (w0 >= W) continue;
+    const i64 col0 = (left + w0) / sw, count = (W - w0 + sw - 1) / sw;
+    for (i64 h = 0; h < H; ++h) {
+      const float* s = src + h * W + w0;
+      float* d = dst + phi * plane + (top + h) * Wph + col0;
+      for (i64 k = 0; k < count; ++k) d[k] = s[k * sw];
     }
+  }
 }
 
 /// Writes plane src [H][W] into the interior of dst [..][Wp] at (top, left).

@@ -32,16 +32,17 @@ std::vector<i64> valid(i64 o, i64 s, i64 k, i64 d, i64 pad, i64 len) {
 
 TEST(BorderPlan, EveryPixelOnceWithEveryTapThatReadsTheImageAndNoTinyCornerTiles) {
   const std::vector<PlanCase> cases = {
-      {7, 7, 1, 3, 1, 1, 7, 7},     // 3x3 pad 1 on a 7x7 map: the corners join an edge class
-      {28, 28, 1, 3, 1, 1, 28, 28}, // the resnet20 first stage
-      {3, 3, 1, 3, 1, 1, 3, 3},     // every class tiny: all end up in the full-kernel class
-      {5, 4, 2, 3, 1, 1, 9, 7},     // strided
-      {4, 4, 1, 3, 2, 2, 4, 4},     // dilated
-      {6, 6, 1, 3, 1, 3, 2, 2},     // padding beyond the kernel's reach: pixels with no tap
+      {7, 7, 1, 3, 1, 1, 7, 7},      // 3x3 pad 1 on a 7x7 map: the corners join an edge class
+      {28, 28, 1, 3, 1, 1, 28, 28},  // the resnet20 first stage
+      {3, 3, 1, 3, 1, 1, 3, 3},      // every class tiny: all end up in the full-kernel class
+      {5, 4, 2, 3, 1, 1, 9, 7},      // strided
+      {4, 4, 1, 3, 2, 2, 4, 4},      // dilated
+      {6, 6, 1, 3, 1, 3, 2, 2},      // padding beyond the kernel's reach: pixels with no tap
   };
   for (const PlanCase& c : cases) {
     const i64 Wbuf = c.W + 2 * c.pad, ld = 3;
-    const BorderPlan plan = make_border_plan(c.OH, c.OW, c.s, c.s, c.k, c.k, c.d, c.d, c.pad, c.pad, c.H, c.W, Wbuf, ld);
+    const BorderPlan plan =
+        make_border_plan(c.OH, c.OW, c.s, c.s, c.k, c.k, c.d, c.d, c.pad, c.pad, c.H, c.W, Wbuf, ld);
     const i64 P = c.OH * c.OW;
     ASSERT_EQ(static_cast<i64>(plan.order.size()), P) << str(c);
     std::vector<int> seen(static_cast<std::size_t>(P), 0);
@@ -83,6 +84,56 @@ TEST(BorderPlan, KeepsTheBorderClassesThatAreLargeEnough) {
   const i64 valid_total = 26 * 26 * 9 + 4 * 26 * 6 + 4 * 4;
   EXPECT_EQ(valid_pairs(plan), valid_total + 4 * (6 - 4));
   EXPECT_LT(valid_pairs(plan), 28 * 28 * 9);
+}
+
+bool same_plan(const BorderPlan& a, const BorderPlan& b) {
+  if (a.order != b.order || a.inverse != b.inverse || a.pixoff != b.pixoff || a.classes.size() != b.classes.size())
+    return false;
+  for (std::size_t c = 0; c < a.classes.size(); ++c)
+    if (a.classes[c].begin != b.classes[c].begin || a.classes[c].end != b.classes[c].end ||
+        a.classes[c].taps != b.classes[c].taps)
+      return false;
+  return true;
+}
+
+TEST(BorderPlan, TheCacheGivesTheSamePlanAndStaysCorrectPastItsBound) {
+  // 80 geometries (more than the cache holds), twice over: every answer equals a fresh plan, and
+  // a repeated geometry within the bound is the cached object itself.
+  for (int round = 0; round < 2; ++round)
+    for (i64 size = 3; size < 83; ++size) {
+      const auto cached = cached_border_plan(size, size, 1, 1, 3, 3, 1, 1, 1, 1, size, size, size + 2, 8);
+      EXPECT_TRUE(same_plan(*cached, make_border_plan(size, size, 1, 1, 3, 3, 1, 1, 1, 1, size, size, size + 2, 8)))
+          << size;
+    }
+  const auto a = cached_border_plan(7, 7, 2, 2, 3, 3, 1, 1, 1, 1, 14, 14, 16, 32);
+  EXPECT_EQ(a, cached_border_plan(7, 7, 2, 2, 3, 3, 1, 1, 1, 1, 14, 14, 16, 32));
+  // Any argument that differs is another plan (here only the pixel stride).
+  EXPECT_NE(a, cached_border_plan(7, 7, 2, 2, 3, 3, 1, 1, 1, 1, 14, 14, 16, 16));
+}
+
+TEST(PackConvWeights, PanelRowsAreTapMajorAndPaddingColumnsZero) {
+  // Groups of 2, output channels per group from one lane to past one column block, 3 taps.
+  for (i64 Cog : {i64{1}, i64{8}, i64{12}, 2 * kBlockCols + 3}) {
+    const i64 G = 2, Cg = 5, T = 3, K = T * Cg, cols_pad = pad_to_packet(Cog);
+    std::vector<float> w(static_cast<std::size_t>(G * Cog * Cg * T));
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 1.0f + static_cast<float>(i);
+    ScratchBuffer buf;
+    float* stale = buf.get(static_cast<std::size_t>(G * K * cols_pad));  // what a reused buffer holds
+    std::fill(stale, stale + G * K * cols_pad, -1.0f);
+    const float* p = pack_conv_weights(buf, w.data(), G, Cog, Cg, T);
+    for (i64 g = 0; g < G; ++g)
+      for (i64 col0 = 0; col0 < cols_pad; col0 += kBlockCols) {
+        const i64 width = block_nv(cols_pad, col0) * kPS;
+        for (i64 t = 0; t < T; ++t)
+          for (i64 ci = 0; ci < Cg; ++ci)
+            for (i64 j = 0; j < width; ++j) {
+              const i64 co = col0 + j;
+              const float want = co < Cog ? w[static_cast<std::size_t>(((g * Cog + co) * Cg + ci) * T + t)] : 0.0f;
+              ASSERT_EQ(p[g * K * cols_pad + K * col0 + (t * Cg + ci) * width + j], want)
+                  << "Cog " << Cog << " group " << g << " tap " << t << " cin " << ci << " cout " << co;
+            }
+      }
+  }
 }
 
 TEST(Transpose, WritesEachDestinationRowWhereTheTableSays) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "autograd/kernels/conv_depthwise.h"
 #include "autograd/kernels/conv_nhwc.h"
 #include "autograd/kernels/conv_planar.h"
 #include "autograd/kernels/gemm.h"
@@ -12,6 +13,8 @@ namespace shrink::kernels {
 namespace {
 using i64 = std::int64_t;
 
+bool is_depthwise(const ConvGeometry& g) { return g.groups == g.C && g.Co == g.C; }
+
 bool is_pointwise(const ConvGeometry& g) {
   return g.groups == 1 && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
@@ -20,6 +23,8 @@ ConvAlgo resolve(const ConvGeometry& g, ConvAlgo algo, bool backward) {
   if (algo == ConvAlgo::Auto) return choose_conv_algo(g, backward);
   SHRINK_ASSERT(algo != ConvAlgo::Planar || g.Cg() == 1, "planar conv needs one input channel per group");
   SHRINK_ASSERT(algo != ConvAlgo::Gemm1x1 || is_pointwise(g), "gemm conv needs a 1x1, stride 1, unpadded kernel");
+  SHRINK_ASSERT(algo != ConvAlgo::DepthwiseNhwc || is_depthwise(g), "depthwise conv needs groups == C == Co");
+  if (algo == ConvAlgo::DepthwiseNhwc && backward) return ConvAlgo::Planar;
   return algo;
 }
 
@@ -78,6 +83,7 @@ void backward_1x1(const float* gy, const float* x, const float* w, const ConvGeo
 std::int64_t conv_batch_chunks(std::int64_t N) { return std::min<std::int64_t>(N, 8); }
 
 ConvAlgo choose_conv_algo(const ConvGeometry& g, bool backward) {
+  if (!backward && is_depthwise(g)) return ConvAlgo::DepthwiseNhwc;
   if (g.Cg() == 1) return ConvAlgo::Planar;
   // Measured on 1×1 layers (batch 128): the channel-last path wins the backward pass and the
   // forward pass from 32 input channels up; with fewer, its layout changes dominate and one
@@ -96,6 +102,9 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
       break;
     case ConvAlgo::Gemm1x1:
       forward_1x1(x.data<float>(), w.data<float>(), bp, g, out.data<float>());
+      break;
+    case ConvAlgo::DepthwiseNhwc:
+      conv2d_forward_depthwise_nhwc(x.data<float>(), w.data<float>(), bp, g, out.data<float>());
       break;
     default:
       conv2d_forward_nhwc(x.data<float>(), w.data<float>(), bp, g, out.data<float>());

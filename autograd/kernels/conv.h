@@ -3,7 +3,9 @@
 /// conv2d kernels (no graph): forward and backward of a 2-D convolution over NCHW float32
 /// tensors, with stride, zero padding, dilation and groups.
 ///
-/// `conv2d_forward` / `conv2d_backward` pick one of three algorithms from the geometry:
+/// `conv2d_forward` / `conv2d_backward` pick one of four algorithms from the geometry:
+///  - depthwise forward (one filter per channel) on maps of any size: packet FMAs along the
+///    channels of channel-last copies of each sample (conv_depthwise.h), parallel over samples;
 ///  - planar (one input channel per group: depthwise convs and single-channel first layers):
 ///    direct loops over padded planes, parallel over planes;
 ///  - 1×1, stride 1, unpadded, groups 1, few input channels, forward only: one `kernels::gemm`
@@ -34,7 +36,15 @@ struct ConvGeometry {
 };
 
 /// The algorithm a conv2d call runs (exposed so that tests can cover each of them).
-enum class ConvAlgo { Auto, Planar, Gemm1x1, Nhwc };
+enum class ConvAlgo {
+  Auto,
+  Planar,
+  Gemm1x1,
+  Nhwc,
+  /// Depthwise (groups == C == Co) forward over channel-last copies (conv_depthwise.h); its
+  /// backward pass is the planar one.
+  DepthwiseNhwc,
+};
 
 /// The algorithm `Auto` resolves to for the forward (or the backward) pass of `g`.
 ConvAlgo choose_conv_algo(const ConvGeometry& g, bool backward = false);

@@ -77,6 +77,22 @@ void avg_plane_forward(const float* xp, i64 W, const std::vector<Span>& hs, cons
   }
 }
 
+/// Σ p[0..n): packet partial sums (four packets in flight), then the lanes and the tail, in a
+/// fixed order.
+float plane_sum(const float* p, i64 n) {
+  using namespace Eigen::internal;
+  using Packet = packet_traits<float>::type;
+  constexpr i64 PS = packet_traits<float>::size;
+  Packet acc[4] = {pset1<Packet>(0.0f), pset1<Packet>(0.0f), pset1<Packet>(0.0f), pset1<Packet>(0.0f)};
+  i64 i = 0;
+  for (; i + 4 * PS <= n; i += 4 * PS)
+    for (int u = 0; u < 4; ++u) acc[u] = padd(acc[u], ploadu<Packet>(p + i + u * PS));
+  for (; i + PS <= n; i += PS) acc[0] = padd(acc[0], ploadu<Packet>(p + i));
+  float s = predux(padd(padd(acc[0], acc[1]), padd(acc[2], acc[3])));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 /// Backward of avg_plane_forward into the zeroed plane dp [H][W]: each output row's gradients
 /// spread over a row buffer (`cols`, W floats), which is added to the row's window rows.
 template <typename Divide>
@@ -362,6 +378,14 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, std::int64_t OH, std::int64_
   const auto divide = [&](float v, std::size_t oh, i64 ow) {
     return v / static_cast<float>(hs[oh].count) / static_cast<float>(ws[ow].count);
   };
+  if (OH == 1 && OW == 1) {
+    // Global pooling (the classifier heads of the zoo): one packet sum per plane, instead of the
+    // separable path's column buffer, which costs more than the sum on 7×7 planes.
+    parallel_for(N * C, plane_grain(H * W), [&](i64 q0, i64 q1) {
+      for (i64 q = q0; q < q1; ++q) po[q] = divide(plane_sum(px + q * H * W, H * W), 0, 0);
+    });
+    return out;
+  }
   parallel_for(N * C, plane_grain(H * W), [&](i64 q0, i64 q1) {
     std::vector<float> cols(static_cast<std::size_t>(W));
     for (i64 q = q0; q < q1; ++q) avg_plane_forward(px + q * H * W, W, hs, ws, po + q * OH * OW, cols.data(), divide);

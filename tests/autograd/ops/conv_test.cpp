@@ -175,6 +175,7 @@ void check_algorithms(const Cfg& c) {
   const RefGrads ref = reference(c, x, w, b, gy, g.OH, g.OW);
   std::vector<kernels::ConvAlgo> algos{kernels::ConvAlgo::Nhwc};
   if (g.Cg() == 1) algos.push_back(kernels::ConvAlgo::Planar);
+  if (c.groups == c.C && c.Co == c.C) algos.push_back(kernels::ConvAlgo::DepthwiseNhwc);
   if (c.groups == 1 && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0)
     algos.push_back(kernels::ConvAlgo::Gemm1x1);
   for (auto algo : algos) {
@@ -189,22 +190,24 @@ void check_algorithms(const Cfg& c) {
 
 TEST(Conv2dKernels, EveryAlgorithmMatchesADirectReferenceOnWiderShapes) {
   const std::vector<Cfg> cfgs = {
-      {3, 20, 6, 7, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},   // two column blocks, col2im dx (20 of 32 lanes)
-      {2, 16, 6, 5, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},   // 16 input channels: implicit dx
-      {1, 32, 7, 6, 20, 3, 3, 1, 1, 2, 2, 2, 2, 2, false},  // implicit dx with dilation and groups
-      {2, 24, 7, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, true},   // strided: col2im with K > 64
-      {2, 32, 6, 6, 48, 3, 3, 1, 1, 2, 2, 2, 2, 4, false},  // groups 4 (Cg 8, Cog 12)
-      {2, 16, 5, 6, 33, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},   // 1x1: GEMM and channel-last agree
-      {2, 6, 9, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, true},     // depthwise: planar and channel-last agree
-      {2, 1, 10, 9, 20, 5, 5, 1, 1, 0, 0, 1, 1, 1, true},   // single input channel
-      {2, 4, 11, 10, 8, 3, 3, 2, 3, 1, 0, 1, 2, 4, true},   // planar, strides and dilation
-      {1, 17, 4, 4, 5, 2, 3, 1, 1, 1, 2, 1, 1, 1, true},    // odd channel counts, padding beyond reach
-      {1, 520, 4, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, true},   // taps*Cin beyond 4096 columns (col2im)
-      {1, 2, 3, 2, 4100, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},  // more than 4096 output channels
-      {2, 6, 9, 8, 10, 2, 2, 3, 3, 0, 1, 1, 1, 2, false},   // stride larger than the kernel
-      {2, 6, 15, 13, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, true},   // depthwise stride 2: planes from column phases
-      {1, 3, 40, 37, 3, 5, 5, 1, 3, 2, 1, 1, 2, 3, false},  // depthwise, column stride 3, dilation, 5x5
-      {1, 2, 9, 9, 2, 2, 3, 2, 2, 0, 1, 1, 1, 2, true},     // depthwise strided, kernel of any size
+      {3, 20, 6, 7, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},      // two column blocks, col2im dx (20 of 32 lanes)
+      {2, 16, 6, 5, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},      // 16 input channels: implicit dx
+      {1, 32, 7, 6, 20, 3, 3, 1, 1, 2, 2, 2, 2, 2, false},     // implicit dx with dilation and groups
+      {2, 24, 7, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, true},      // strided: col2im with K > 64
+      {2, 32, 6, 6, 48, 3, 3, 1, 1, 2, 2, 2, 2, 4, false},     // groups 4 (Cg 8, Cog 12)
+      {2, 16, 5, 6, 33, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},      // 1x1: GEMM and channel-last agree
+      {2, 6, 9, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, true},        // depthwise: planar and channel-last agree
+      {2, 1, 10, 9, 20, 5, 5, 1, 1, 0, 0, 1, 1, 1, true},      // single input channel
+      {2, 4, 11, 10, 8, 3, 3, 2, 3, 1, 0, 1, 2, 4, true},      // planar, strides and dilation
+      {1, 17, 4, 4, 5, 2, 3, 1, 1, 1, 2, 1, 1, 1, true},       // odd channel counts, padding beyond reach
+      {1, 520, 4, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, true},      // taps*Cin beyond 4096 columns (col2im)
+      {1, 2, 3, 2, 4100, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},     // more than 4096 output channels
+      {2, 6, 9, 8, 10, 2, 2, 3, 3, 0, 1, 1, 1, 2, false},      // stride larger than the kernel
+      {2, 6, 15, 13, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, true},      // depthwise stride 2: planes from column phases
+      {1, 3, 40, 37, 3, 5, 5, 1, 3, 2, 1, 1, 2, 3, false},     // depthwise, column stride 3, dilation, 5x5
+      {1, 2, 9, 9, 2, 2, 3, 2, 2, 0, 1, 1, 1, 2, true},        // depthwise strided, kernel of any size
+      {2, 20, 7, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 20, true},     // depthwise, three channel packets, 6 columns
+      {1, 17, 14, 13, 17, 3, 3, 2, 2, 1, 1, 1, 1, 17, false},  // depthwise stride 2, odd channels
   };
   for (const Cfg& c : cfgs) check_algorithms(c);
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/kernels/activation.h"
 #include "autograd/tensor.h"
 
 namespace shrink {
@@ -141,6 +142,11 @@ struct Conv2dParams {
 /// conv2d: x [N,Cin,H,W], weight [Cout,Cin/groups,kh,kw], bias [Cout] or undefined.
 /// Records attributes stride, padding, dilation, groups.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dParams& p = {});
+/// act(conv2d(x, weight, bias, p)) for act relu or relu6, the same floats as the two ops. When
+/// no input requires grad (inference), the conv applies the activation as it writes each sample
+/// (no second pass over the output); otherwise it records the two ops, conv2d then relu/relu6.
+Tensor conv2d_activated(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                        kernels::Activation act);
 
 /// Settings of max/avg pooling (stride 0 = kernel size, like PyTorch's default).
 struct Pool2dParams {

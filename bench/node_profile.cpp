@@ -1,6 +1,7 @@
 // Where a forward pass's time goes: per-node times of a zoo model traced and conv → BatchNorm
 // fused as `speedup_timing --fuse 1` times it, dense and shrunk (bench/shrunk_zoo.h). Each node's
-// figure is the median over the runs (after 3 untimed ones); eval mode, no grad.
+// figure is the median over the runs (after 3 untimed ones); eval mode, no grad. Every node runs
+// on its own, so a conv and the relu GraphModule would fuse with it show up separately.
 //
 //   node_profile [MODEL=resnet20] [BATCH=1] [RUNS=200] [dense|shrunk|both]
 #include <chrono>

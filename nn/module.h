@@ -200,6 +200,9 @@ class Module {
   template <typename F>
   requires std::is_void_v<std::invoke_result_t<F&, Module&, const Tensor&, const Tensor&>> HookHandle
   register_forward_hook(F hook);
+  /// Whether any forward pre-hook or hook is registered (fused inference paths, which skip the
+  /// module call, run only without them).
+  bool has_hooks() const { return !pre_hooks_.empty() || !hooks_.empty(); }
 
   /// PyTorch-style one-line description of this module's settings (e.g. "in_features=784, ...").
   virtual std::string extra_repr() const { return ""; }

@@ -1,7 +1,13 @@
 // GraphModule: runs a Graph node by node, keeping each node's value until its last use.
 #include "speedup/graph_module.h"
 
+#include <algorithm>
+#include <typeinfo>
+
 #include "autograd/error.h"
+#include "autograd/grad_mode.h"
+#include "nn/modules/activation.h"
+#include "nn/modules/conv.h"
 #include "speedup/functional_ops.h"
 
 namespace shrink::speedup {
@@ -81,8 +87,32 @@ const std::vector<nn::ModulePtr>& GraphModule::node_modules() {
                    "', which is gone (replaced by nothing?)");
     }
     modules_version_ = version;
+    plan_activation_fusion();
   }
   return node_modules_;
+}
+
+void GraphModule::plan_activation_fusion() {
+  activation_fusion_.assign(graph_.nodes.size(), ActivationFusion{});
+  const std::vector<std::vector<int>> users = graph_.users();
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+    // Exactly a Conv2d: a subclass may compute something else in its forward.
+    const nn::ModulePtr& conv = node_modules_[i];
+    if (!conv || typeid(*conv) != typeid(nn::Conv2d)) continue;
+    if (users[i].size() != 1 || static_cast<int>(i) == graph_.output) continue;
+    const std::size_t j = static_cast<std::size_t>(users[i][0]);
+    const GraphNode& next = graph_.nodes[j];
+    const nn::ModulePtr& module = node_modules_[j];
+    kernels::Activation act = kernels::Activation::None;
+    if (next.kind == NodeKind::Function && next.inputs.size() == 1 && next.attrs.empty()) {
+      if (next.target == "relu") act = kernels::Activation::Relu;
+      if (next.target == "relu6") act = kernels::Activation::Relu6;
+    } else if (next.kind == NodeKind::Module && module) {
+      if (typeid(*module) == typeid(nn::ReLU)) act = kernels::Activation::Relu;
+      if (typeid(*module) == typeid(nn::ReLU6)) act = kernels::Activation::Relu6;
+    }
+    activation_fusion_[i] = ActivationFusion{act, j};
+  }
 }
 
 Tensor GraphModule::forward(const Tensor& input) {
@@ -94,28 +124,43 @@ Tensor GraphModule::forward(const Tensor& input) {
     for (int in : graph_.nodes[i].inputs) last_use[static_cast<std::size_t>(in)] = i;
   last_use[static_cast<std::size_t>(graph_.output)] = count;
 
+  // Conv → relu pairs run fused only when nothing records (the recorded graph and any hook see
+  // every node otherwise); `applied[j]` marks an activation node whose conv already applied it.
+  const bool fuse = !GradMode::is_enabled();
+  std::vector<bool> applied(count, false);
   std::vector<Tensor> values(count);
   for (std::size_t i = 0; i < count; ++i) {
     const GraphNode& n = graph_.nodes[i];
-    switch (n.kind) {
-      case NodeKind::Input:
-        values[i] = input;
-        break;
-      case NodeKind::Module:
-        values[i] = (*modules[i])(values[static_cast<std::size_t>(n.inputs[0])]);
-        break;
-      case NodeKind::Function: {
-        TensorList args;
-        args.reserve(n.inputs.size());
-        for (int in : n.inputs) args.push_back(values[static_cast<std::size_t>(in)]);
-        values[i] = run_function(n, args);
-        break;
+    if (applied[i]) {
+      values[i] = values[static_cast<std::size_t>(n.inputs[0])];
+    } else if (n.kind == NodeKind::Input) {
+      values[i] = input;
+    } else if (n.kind == NodeKind::Module) {
+      const Tensor& x = values[static_cast<std::size_t>(n.inputs[0])];
+      const ActivationFusion& f = activation_fusion_[i];
+      if (fuse && f.act != kernels::Activation::None && !modules[i]->has_hooks() &&
+          (!modules[f.consumer] || !modules[f.consumer]->has_hooks())) {
+        values[i] = static_cast<nn::Conv2d&>(*modules[i]).forward_activated(x, f.act);
+        applied[f.consumer] = true;
+      } else {
+        values[i] = (*modules[i])(x);
       }
+    } else {
+      TensorList args;
+      args.reserve(n.inputs.size());
+      for (int in : n.inputs) args.push_back(values[static_cast<std::size_t>(in)]);
+      values[i] = run_function(n, args);
     }
     for (int in : n.inputs)
       if (last_use[static_cast<std::size_t>(in)] == i) values[static_cast<std::size_t>(in)] = Tensor();
   }
   return values[static_cast<std::size_t>(graph_.output)];
+}
+
+std::size_t GraphModule::fusable_activations() {
+  node_modules();
+  return static_cast<std::size_t>(std::count_if(activation_fusion_.begin(), activation_fusion_.end(),
+                                                [](const auto& f) { return f.act != kernels::Activation::None; }));
 }
 
 std::string GraphModule::extra_repr() const { return std::to_string(graph_.nodes.size()) + " nodes"; }

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "autograd/kernels/activation.h"
 #include "nn/module.h"
 #include "speedup/graph.h"
 
@@ -37,14 +38,22 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   /// left unchanged.
   void reset(Graph graph, const std::map<std::string, nn::ModulePtr>& modules);
   std::string extra_repr() const override;
+  /// Number of Conv2d nodes whose one consumer is a relu or relu6 (op or ReLU/ReLU6 module):
+  /// under NoGradGuard, when neither module has hooks, forward runs each such pair as one conv
+  /// that applies the activation as it writes its output (the same floats as the two steps).
+  /// After speedup::fuse_for_inference the conv → BatchNorm → relu chains of the zoo qualify.
+  std::size_t fusable_activations();
 
  protected:
   Tensor forward(const Tensor& input) override;
 
  private:
   /// The module of every Module node (null for the others), looked up again after any change
-  /// of the module tree (replace_module).
+  /// of the module tree (replace_module), together with activation_fusion_.
   const std::vector<nn::ModulePtr>& node_modules();
+  /// Finds the Conv2d nodes whose value only feeds a relu or relu6 (op or module): without grad
+  /// recording, forward runs such a pair as one conv that applies the activation as it writes.
+  void plan_activation_fusion();
   /// ValueError unless every Module node names a module of this tree, of the recorded type.
   void check_modules();
   /// Registers `modules` under their dotted names, creating Containers for the prefixes.
@@ -52,6 +61,12 @@ class GraphModule : public nn::Cloneable<GraphModule> {
 
   Graph graph_;
   std::vector<nn::ModulePtr> node_modules_;
+  /// Per node: the activation its Conv2d can apply for its one consumer node (None: no fusion).
+  struct ActivationFusion {
+    kernels::Activation act = kernels::Activation::None;
+    std::size_t consumer = 0;
+  };
+  std::vector<ActivationFusion> activation_fusion_;
   std::uint64_t modules_version_ = 0;
 };
 

@@ -29,7 +29,7 @@ ConvAlgo resolve(const ConvGeometry& g, ConvAlgo algo, bool backward) {
 }
 
 // 1×1 forward: out[n] = W [Co,C] · x[n] [C,P] (+ bias), one single-threaded GEMM per sample.
-void forward_1x1(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out) {
+void forward_1x1(const float* x, const float* w, const float* b, const ConvGeometry& g, Activation act, float* out) {
   const i64 P = g.OH * g.OW;
   parallel_for(g.N, 1, [&](i64 n0, i64 n1) {
     for (i64 n = n0; n < n1; ++n) {
@@ -38,6 +38,7 @@ void forward_1x1(const float* x, const float* w, const float* b, const ConvGeome
       if (b != nullptr)
         for (i64 co = 0; co < g.Co; ++co)
           for (i64 p = 0; p < P; ++p) o[co * P + p] += b[co];
+      apply_activation(o, g.Co * P, act);
     }
   });
 }
@@ -92,22 +93,23 @@ ConvAlgo choose_conv_algo(const ConvGeometry& g, bool backward) {
   return ConvAlgo::Nhwc;
 }
 
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g, ConvAlgo algo) {
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g, ConvAlgo algo,
+                      Activation act) {
   Tensor out = Tensor::empty({g.N, g.Co, g.OH, g.OW});
   if (out.numel() == 0) return out;
   const float* bp = b.defined() ? b.data<float>() : nullptr;
   switch (resolve(g, algo, false)) {
     case ConvAlgo::Planar:
-      conv2d_forward_planar(x.data<float>(), w.data<float>(), bp, g, out.data<float>());
+      conv2d_forward_planar(x.data<float>(), w.data<float>(), bp, g, act, out.data<float>());
       break;
     case ConvAlgo::Gemm1x1:
-      forward_1x1(x.data<float>(), w.data<float>(), bp, g, out.data<float>());
+      forward_1x1(x.data<float>(), w.data<float>(), bp, g, act, out.data<float>());
       break;
     case ConvAlgo::DepthwiseNhwc:
-      conv2d_forward_depthwise_nhwc(x.data<float>(), w.data<float>(), bp, g, out.data<float>());
+      conv2d_forward_depthwise_nhwc(x.data<float>(), w.data<float>(), bp, g, act, out.data<float>());
       break;
     default:
-      conv2d_forward_nhwc(x.data<float>(), w.data<float>(), bp, g, out.data<float>());
+      conv2d_forward_nhwc(x.data<float>(), w.data<float>(), bp, g, act, out.data<float>());
       break;
   }
   return out;

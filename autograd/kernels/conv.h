@@ -20,6 +20,7 @@
 
 #include <cstdint>
 
+#include "autograd/kernels/activation.h"
 #include "autograd/tensor.h"
 
 namespace shrink::kernels {
@@ -49,9 +50,10 @@ enum class ConvAlgo {
 /// The algorithm `Auto` resolves to for the forward (or the backward) pass of `g`.
 ConvAlgo choose_conv_algo(const ConvGeometry& g, bool backward = false);
 
-/// out = conv(x, w) + b (b may be undefined). x [N,C,H,W], w [Co,C/groups,kh,kw], b [Co].
+/// out = act(conv(x, w) + b) (b may be undefined). x [N,C,H,W], w [Co,C/groups,kh,kw], b [Co].
+/// The activation is applied per sample (or plane) right after it is written, while in cache.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,
-                      ConvAlgo algo = ConvAlgo::Auto);
+                      ConvAlgo algo = ConvAlgo::Auto, Activation act = Activation::None);
 
 /// Gradients of conv2d; each is computed only when requested (undefined otherwise).
 struct ConvGrads {

@@ -52,7 +52,8 @@ void depthwise_row(const float* img, i64 step, const i64* toff, i64 taps, const 
 
 }  // namespace
 
-void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out) {
+void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g,
+                                   Activation act, float* out) {
   using namespace Eigen::internal;
   const i64 C = g.C, Cpad = pad_to_packet(C), T = g.taps(), P = g.OH * g.OW;
   const i64 Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, HW = g.H * g.W;
@@ -83,6 +84,7 @@ void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* 
         }
       }
       unpack_dense(yb, P, layout, out + n * C * P);
+      apply_activation(out + n * C * P, C * P, act);
     }
   });
 }

@@ -14,7 +14,8 @@
 
 namespace shrink::kernels {
 
-/// out [N,C,OH,OW] = depthwise conv(x, w) + b (b may be null); requires g.groups == g.C == g.Co.
-void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out);
+/// out [N,C,OH,OW] = act(depthwise conv(x, w) + b) (b may be null); requires g.groups == g.C == g.Co.
+void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g,
+                                   Activation act, float* out);
 
 }  // namespace shrink::kernels

@@ -9,7 +9,8 @@
 namespace shrink::kernels {
 using namespace conv_detail;
 
-void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out) {
+void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, Activation act,
+                         float* out) {
   const i64 G = g.groups, Cg = g.Cg(), Cog = g.Cog(), T = g.taps();
   const i64 Cog_pad = pad_to_packet(Cog), ldy = G * Cog_pad, P = g.OH * g.OW;
   const i64 Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, HW = g.H * g.W;
@@ -36,6 +37,7 @@ void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const C
       pack_padded(x + n * g.C * HW, g.H, g.W, xin, g.ph, g.pw, Hp, Wp, xp);
       implicit_gemm(xp, plan, toff, G, Cg, Cg, wpk, Cog_pad, b != nullptr ? bias.data() : nullptr, yb, ldy, segs);
       unpack_dense(yb, P, yout, out + n * g.Co * P, plan.inverse.data());
+      apply_activation(out + n * g.Co * P, g.Co * P, act);
     }
   });
 }

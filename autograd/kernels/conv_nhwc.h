@@ -17,8 +17,9 @@
 
 namespace shrink::kernels {
 
-/// out [N,Co,OH,OW] = conv(x, w) + b (b may be null).
-void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out);
+/// out [N,Co,OH,OW] = act(conv(x, w) + b) (b may be null).
+void conv2d_forward_nhwc(const float* x, const float* w, const float* b, const ConvGeometry& g, Activation act,
+                         float* out);
 
 /// Gradients into dx [N,C,H,W], dw [Co,Cg,kh,kw], db [Co]; each pointer may be null (not wanted).
 void conv2d_backward_nhwc(const float* gy, const float* x, const float* w, const ConvGeometry& g, float* dx, float* dw,

@@ -11,8 +11,9 @@
 
 namespace shrink::kernels {
 
-/// out [N,Co,OH,OW] = conv(x, w) + b (b may be null); requires g.Cg() == 1.
-void conv2d_forward_planar(const float* x, const float* w, const float* b, const ConvGeometry& g, float* out);
+/// out [N,Co,OH,OW] = act(conv(x, w) + b) (b may be null); requires g.Cg() == 1.
+void conv2d_forward_planar(const float* x, const float* w, const float* b, const ConvGeometry& g, Activation act,
+                           float* out);
 
 /// Gradients into dx, dw, db (each may be null = not wanted); requires g.Cg() == 1.
 void conv2d_backward_planar(const float* gy, const float* x, const float* w, const ConvGeometry& g, float* dx,

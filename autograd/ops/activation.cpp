@@ -3,6 +3,7 @@
 // saved input or output). Formulas, kink conventions and NaN propagation follow PyTorch 1.13.
 #include <cmath>
 
+#include "autograd/kernels/activation.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
@@ -43,7 +44,7 @@ float gelu_tanh_grad(float x) {
 
 // relu: out = max(x, 0) (NaN stays NaN). d/dx = g where x > 0 (0 at the kink, like PyTorch).
 Tensor relu(const Tensor& x) {
-  Tensor out = kernels::unary_map(x, "relu", [](float v) { return v < 0.0f ? 0.0f : v; });
+  Tensor out = kernels::unary_map(x, "relu", [](float v) { return kernels::relu_value(v); });
   return record("relu", out, {x}, [x = x.detach()](const Tensor& g) {
     return TensorList{
         kernels::binary_map(g, x, "relu_backward", [](float gv, float v) { return v > 0.0f ? gv : 0.0f; })};
@@ -53,7 +54,7 @@ Tensor relu(const Tensor& x) {
 // relu6: out = min(max(x, 0), 6) (NaN stays NaN). d/dx = g where 0 < x < 6 (PyTorch's hardtanh
 // convention: both kinks get 0).
 Tensor relu6(const Tensor& x) {
-  Tensor out = kernels::unary_map(x, "relu6", [](float v) { return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v); });
+  Tensor out = kernels::unary_map(x, "relu6", [](float v) { return kernels::relu6_value(v); });
   return record("relu6", out, {x}, [x = x.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, x, "relu6_backward",
                                           [](float gv, float v) { return v > 0.0f && v < 6.0f ? gv : 0.0f; })};

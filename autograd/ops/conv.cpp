@@ -91,4 +91,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                 std::move(attrs));
 }
 
+Tensor conv2d_activated(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                        kernels::Activation act) {
+  SHRINK_CHECK(act != kernels::Activation::None,
+               "conv2d_activated: expected relu or relu6, got none. Hint: call conv2d");
+  if (any_requires_grad({x, weight, bias})) {
+    const Tensor y = conv2d(x, weight, bias, p);
+    return act == kernels::Activation::Relu ? relu(y) : relu6(y);
+  }
+  return kernels::conv2d_forward(x, weight, bias, conv_geometry(x, weight, bias, p), kernels::ConvAlgo::Auto, act);
+}
+
 }  // namespace shrink

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "nn/init.h"
 
 namespace shrink::nn {
@@ -46,6 +47,16 @@ Conv2dParams Conv2d::params() const { return {options_.stride, options_.padding,
 
 Tensor Conv2d::forward(const Tensor& x) {
   return conv2d(x, param_value("weight"), param_value("bias", /*optional=*/true), params());
+}
+
+Tensor Conv2d::forward_activated(const Tensor& x, kernels::Activation act) {
+  SHRINK_CHECK(act != kernels::Activation::None,
+               "Conv2d.forward_activated: expected relu or relu6, got none. Hint: call the module");
+  if (has_hooks() || GradMode::is_enabled()) {
+    const Tensor y = (*this)(x);
+    return act == kernels::Activation::Relu ? relu(y) : relu6(y);
+  }
+  return conv2d_activated(x, param_value("weight"), param_value("bias", /*optional=*/true), params(), act);
 }
 
 std::string Conv2d::extra_repr() const {

@@ -35,9 +35,14 @@ class Conv2d : public Cloneable<Conv2d> {
   /// parametrizations such as masks). Handles: change values with copy_()/fill_().
   Tensor weight() const { return param("weight"); }
   Tensor bias() const { return has_param("bias") ? param("bias") : Tensor(); }
+  /// act((*this)(x)) for relu or relu6. Without grad recording and hooks, one conv pass that
+  /// applies the activation as it writes (conv2d_activated); otherwise the module call (hooks,
+  /// scope) then the activation op, so hooks and recorded graphs see both steps.
+  Tensor forward_activated(const Tensor& x, kernels::Activation act);
 
  private:
   Conv2dOptions options_;
+
  protected:
   Tensor forward(const Tensor& x) override;
 };

@@ -180,7 +180,18 @@ void check_algorithms(const Cfg& c) {
     algos.push_back(kernels::ConvAlgo::Gemm1x1);
   for (auto algo : algos) {
     const std::string what = cfg_str(c) + " algo " + std::to_string(static_cast<int>(algo));
-    EXPECT_TRUE(close_to(kernels::conv2d_forward(x, w, b, g, algo), ref.y, 1e-4)) << what;
+    const Tensor y = kernels::conv2d_forward(x, w, b, g, algo);
+    EXPECT_TRUE(close_to(y, ref.y, 1e-4)) << what;
+    // The fused activations give exactly the floats of the ops applied afterwards. Weights and
+    // bias ×4 (exact in floats) push outputs past 6, so relu6's upper clamp is exercised too.
+    EXPECT_TRUE(
+        testing::tensors_identical(kernels::conv2d_forward(x, w, b, g, algo, kernels::Activation::Relu), relu(y)))
+        << what;
+    const Tensor w4 = w * 4.0f, b4 = b.defined() ? b * 4.0f : Tensor();
+    const Tensor y4 = kernels::conv2d_forward(x, w4, b4, g, algo);
+    EXPECT_TRUE(
+        testing::tensors_identical(kernels::conv2d_forward(x, w4, b4, g, algo, kernels::Activation::Relu6), relu6(y4)))
+        << what << " relu6";
     const auto grads = kernels::conv2d_backward(gy, x, w, g, true, true, c.bias, algo);
     EXPECT_TRUE(close_to(grads.dx, ref.dx, 1e-4)) << what;
     EXPECT_TRUE(close_to(grads.dw, ref.dw, 1e-4)) << what;

@@ -50,8 +50,10 @@ struct Steps {
 
 /// C[m*ldc + v*PS + j] = init[m*init_ld + v*PS + j] (or 0 when init is null)
 ///                      + Σ_segments Σ_steps q[off[m]] · r[v*PS + j].
-/// `init` may alias `C` (accumulation).
-template <int MR, int NV>
+/// `init` may alias `C` (accumulation). With PACKED, the strides are the packed forward's
+/// (qstep 1, rstep NV·PS) as constants: with them in registers the 8-row, one-packet tile ran
+/// out of general registers and reloaded two strides from the stack at every step.
+template <int MR, int NV, bool PACKED = false>
 void micro(const Seg* segs, int nseg, Steps st, const std::int64_t* off, const float* init, std::int64_t init_ld,
            float* c, std::int64_t ldc) {
   using namespace Eigen::internal;
@@ -67,7 +69,7 @@ void micro(const Seg* segs, int nseg, Steps st, const std::int64_t* off, const f
   for (int m = 0; m < MR; ++m) o[m] = off[m];
   // One flat loop over every step (segment switches inside): with nested loops GCC moves the
   // accumulators through the stack at each segment boundary.
-  const std::int64_t qs = st.qstep, rs = st.rstep, total = st.len * nseg;
+  const std::int64_t qs = PACKED ? 1 : st.qstep, rs = PACKED ? NV * kPS : st.rstep, total = st.len * nseg;
   if (total > 0) {
     const float* q = segs[0].q;
     const float* r = segs[0].r;
@@ -95,8 +97,9 @@ void micro(const Seg* segs, int nseg, Steps st, const std::int64_t* off, const f
 
 using MicroFn = void (*)(const Seg*, int, Steps, const std::int64_t*, const float*, std::int64_t, float*, std::int64_t);
 
-/// The micro-kernel for 1 ≤ mr ≤ max_mr(nv), 1 ≤ nv ≤ kMaxNV.
-MicroFn micro_fn(int mr, int nv);
+/// The micro-kernel for 1 ≤ mr ≤ max_mr(nv), 1 ≤ nv ≤ kMaxNV; `packed`: the one for Steps
+/// with qstep 1 and rstep nv·PS (callers need not check: run_rows picks it).
+MicroFn micro_fn(int mr, int nv, bool packed = false);
 
 /// Width of a column block: the widest tile.
 inline constexpr std::int64_t kBlockCols = kMaxNV * kPS;
@@ -115,8 +118,9 @@ inline void run_rows(std::int64_t rows, int nv, const Seg* segs, int nseg, Steps
                      const float* init, std::int64_t init_ld, bool init_follows_rows, float* c, std::int64_t ldc) {
   if (rows <= 0) return;
   const std::int64_t mr = max_mr(nv), tiles = (rows + mr - 1) / mr, base = rows / tiles, taller = rows % tiles;
-  const MicroFn tall = micro_fn(static_cast<int>(base + (taller > 0 ? 1 : 0)), nv);
-  const MicroFn low = micro_fn(static_cast<int>(base), nv);
+  const bool packed = st.qstep == 1 && st.rstep == nv * kPS;
+  const MicroFn tall = micro_fn(static_cast<int>(base + (taller > 0 ? 1 : 0)), nv, packed);
+  const MicroFn low = micro_fn(static_cast<int>(base), nv, packed);
   std::int64_t r0 = 0;
   for (std::int64_t t = 0; t < tiles; ++t) {
     const std::int64_t n = t < taller ? base + 1 : base;

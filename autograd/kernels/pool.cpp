@@ -10,7 +10,7 @@
 #include "autograd/kernels/conv_util.h"
 #include "autograd/kernels/parallel.h"
 
-#ifdef __AVX512F__
+#if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -171,6 +171,39 @@ void max_pool_2x2_row(const float* x, i64 W, i64 oh, i64 OW, float* o, i64* id) 
 }
 #endif
 
+/// One output row of the 2×2 stride-2 max pool, values only (inference needs no indices): the
+/// four taps in PyTorch's scan order (row-major; a tap replaces the running max if greater or
+/// NaN), so the floats are those of the indexed paths. 8 outputs per step with AVX2.
+void max_pool_2x2_row_values(const float* x, i64 W, i64 oh, i64 OW, float* o) {
+  const float* r0 = x + 2 * oh * W;
+  const float* r1 = r0 + W;
+  i64 ow = 0;
+#ifdef __AVX2__
+  const auto take = [](__m256 m, __m256 v) {
+    return _mm256_blendv_ps(m, v, _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  };
+  for (; ow + 8 <= OW; ow += 8) {
+    // Even (first tap) and odd input columns of 16 inputs per row; shuffle_ps leaves the outputs
+    // in the order [0 1 4 5 | 2 3 6 7], which the final permute restores.
+    const __m256 a0 = _mm256_loadu_ps(r0 + 2 * ow), a1 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+    const __m256 b0 = _mm256_loadu_ps(r1 + 2 * ow), b1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+    __m256 m = _mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+    m = take(m, _mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)));
+    m = take(m, _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)));
+    m = take(m, _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm256_storeu_ps(o + ow, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0))));
+  }
+#endif
+  for (; ow < OW; ++ow) {
+    float m = r0[2 * ow];
+    i64 unused = 0;
+    take_if_greater(r0[2 * ow + 1], 0, m, unused);
+    take_if_greater(r1[2 * ow], 0, m, unused);
+    take_if_greater(r1[2 * ow + 1], 0, m, unused);
+    o[ow] = m;
+  }
+}
+
 // Grain for parallel loops over planes: keep at least ~16k elements per task.
 i64 plane_grain(i64 plane) { return std::max<i64>(1, 16384 / std::max<i64>(plane, 1)); }
 
@@ -265,16 +298,24 @@ class MaxPoolPlanes {
 
 }  // namespace
 
-Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indices) {
+Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indices, bool need_indices) {
   Tensor out = Tensor::empty({g.N, g.C, g.OH, g.OW});
-  indices = Tensor::empty({g.N, g.C, g.OH, g.OW}, DType::Int64);
-  const auto hs = max_spans(g.OH, g.H, g.kh, g.sh, g.ph, g.dh), ws = max_spans(g.OW, g.W, g.kw, g.sw, g.pw, g.dw);
   const float* px = x.data<float>();
   float* po = out.data<float>();
-  i64* pi = indices.data<i64>();
   const i64 HW = g.H * g.W, P = g.OH * g.OW;
   const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
                           g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
+  if (two_by_two && !need_indices) {
+    indices = Tensor();
+    parallel_for(g.N * g.C, plane_grain(HW), [&](i64 q0, i64 q1) {
+      for (i64 q = q0; q < q1; ++q)
+        for (i64 oh = 0; oh < g.OH; ++oh) max_pool_2x2_row_values(px + q * HW, g.W, oh, g.OW, po + q * P + oh * g.OW);
+    });
+    return out;
+  }
+  indices = Tensor::empty({g.N, g.C, g.OH, g.OW}, DType::Int64);
+  const auto hs = max_spans(g.OH, g.H, g.kh, g.sh, g.ph, g.dh), ws = max_spans(g.OW, g.W, g.kw, g.sw, g.pw, g.dw);
+  i64* pi = indices.data<i64>();
   // Packets carry indices as floats: exact for planes below 2^24 elements.
   const bool packets = HW < (i64{1} << 24);
   const MaxPoolPlanes planes(g, hs, ws);

@@ -30,7 +30,8 @@ std::int64_t pool_output_size(std::int64_t size, std::int64_t kernel, std::int64
 
 /// Max pooling: returns the output [N,C,OH,OW] and stores in `indices` (Int64, same shape) the
 /// flat position h·W + w inside its plane of each window's first maximum (NaN wins, like PyTorch).
-Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indices);
+/// Without `need_indices` (inference) the 2×2 stride-2 pool skips them (`indices` undefined).
+Tensor max_pool2d_forward(const Tensor& x, const PoolGeometry& g, Tensor& indices, bool need_indices = true);
 /// dx [N,C,H,W]: each output gradient added at its recorded index.
 Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const PoolGeometry& g);
 

@@ -72,7 +72,7 @@ Attributes pool_attrs(const kernels::PoolGeometry& g, const Pool2dParams& p, boo
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
   const kernels::PoolGeometry g = pool_geometry(x, p, "max_pool2d", true);
   Tensor indices;
-  Tensor out = kernels::max_pool2d_forward(x, g, indices);
+  Tensor out = kernels::max_pool2d_forward(x, g, indices, /*need_indices=*/any_requires_grad({x}));
   return record(
       "max_pool2d", out, {x},
       [indices, g](const Tensor& grad) { return TensorList{kernels::max_pool2d_backward(grad, indices, g)}; },

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "autograd/generator.h"
+#include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
@@ -192,6 +194,33 @@ TEST(MaxPool2d, MatchesPyTorchsScanWithTiesNansAndPartialPackets) {
       for (i64 i = 0; i < H * W; ++i)
         ASSERT_EQ(grad[q * H * W + i], counts[i]) << shape_str(shape) << " plane " << q << " input " << i;
     }
+  }
+}
+
+TEST(MaxPool2d, WithoutGradThe2x2ValuesAreTheIndexedPathsBitForBit) {
+  // Inference skips the indices of the 2x2 stride-2 pool (vectorised); ties between +0 and -0
+  // show the scan order, NaNs must win, and rows of 3, 18 and 35 outputs leave partial packets.
+  Generator gen(13);
+  for (const Shape& shape : std::vector<Shape>{{2, 3, 9, 37}, {1, 2, 6, 70}, {1, 1, 4, 7}}) {
+    std::vector<float> v = randint(-1, 2, shape, &gen).to(DType::Float32).to_vector();
+    for (std::size_t i = 0; i < v.size(); i += 3)
+      if (v[i] == 0.0f) v[i] = -0.0f;
+    for (std::size_t i = 0; i < v.size(); i += 29) v[i] = std::nanf("");
+    for (std::size_t i = 7; i < v.size(); i += 31) v[i] = -std::numeric_limits<float>::infinity();
+    const Tensor x = from_vector(v, shape).requires_grad_();
+    const Pool2dParams p = make({2, 2}, {2, 2}, {0, 0});
+    const Tensor indexed = max_pool2d(x, p);
+    Tensor values;
+    {
+      NoGradGuard no_grad;
+      values = max_pool2d(x, p);
+    }
+    const auto a = values.to_vector(), e = indexed.to_vector();
+    ASSERT_EQ(a.size(), e.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+      ASSERT_TRUE((std::isnan(a[i]) && std::isnan(e[i])) ||
+                  std::bit_cast<std::uint32_t>(a[i]) == std::bit_cast<std::uint32_t>(e[i]))
+          << shape_str(shape) << " output " << i << ": " << a[i] << " vs " << e[i];
   }
 }
 

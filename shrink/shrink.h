@@ -117,6 +117,7 @@
 #include "speedup/mask_resolution.h"
 #include "speedup/model_file.h"
 #include "speedup/model_speedup.h"
+#include "speedup/per_sample.h"
 #include "speedup/module_factory.h"
 #include "speedup/shrink_layers.h"
 #include "speedup/speedup_report.h"

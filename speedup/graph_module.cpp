@@ -6,9 +6,11 @@
 
 #include "autograd/error.h"
 #include "autograd/grad_mode.h"
+#include "autograd/kernels/gemm.h"
 #include "nn/modules/activation.h"
 #include "nn/modules/conv.h"
 #include "speedup/functional_ops.h"
+#include "speedup/per_sample.h"
 
 namespace shrink::speedup {
 
@@ -117,6 +119,22 @@ void GraphModule::plan_activation_fusion() {
 
 Tensor GraphModule::forward(const Tensor& input) {
   const std::vector<nn::ModulePtr>& modules = node_modules();
+  // Inference on a large batch runs in micro-batches when every node treats samples on their
+  // own: a layer's input and output then stay in the caches instead of streaming through
+  // memory. Each sample's floats are what the whole batch gives (no kernel's per-sample result
+  // depends on the batch size).
+  const std::int64_t micro = micro_batch();
+  if (!GradMode::is_enabled() && input.dim() > 0 && input.size(0) > micro && runs_per_sample(graph_, modules)) {
+    TensorList outputs;
+    for (std::int64_t start = 0; start < input.size(0); start += micro)
+      outputs.push_back(run_graph(narrow(input, 0, start, std::min(micro, input.size(0) - start))));
+    return cat(outputs, 0);
+  }
+  return run_graph(input);
+}
+
+Tensor GraphModule::run_graph(const Tensor& input) {
+  const std::vector<nn::ModulePtr>& modules = node_modules_;
   const std::size_t count = graph_.nodes.size();
   // Free each value after its last use, so activations do not pile up.
   std::vector<std::size_t> last_use(count, 0);
@@ -155,6 +173,22 @@ Tensor GraphModule::forward(const Tensor& input) {
       if (last_use[static_cast<std::size_t>(in)] == i) values[static_cast<std::size_t>(in)] = Tensor();
   }
   return values[static_cast<std::size_t>(graph_.output)];
+}
+
+std::int64_t GraphModule::micro_batch() const {
+  if (micro_batch_ > 0) return micro_batch_;
+  std::int64_t largest = 1;  // floats per sample of the largest value
+  for (const GraphNode& n : graph_.nodes) {
+    std::int64_t per_sample = 1;
+    for (std::size_t d = 1; d < n.shape.size(); ++d) per_sample *= n.shape[d];
+    largest = std::max(largest, per_sample);
+  }
+  const std::int64_t budget = kSliceBytes;
+  // A multiple of gemm's row block: a Linear then computes each sample's row in the same kind of
+  // block as in the whole batch, so slicing changes no float (and 2, 4 or 8 threads share a
+  // slice's samples evenly).
+  const std::int64_t block = kernels::kGemmRowBlock;
+  return std::clamp<std::int64_t>(budget / (largest * 4), block, 4 * block) / block * block;
 }
 
 std::size_t GraphModule::fusable_activations() {

@@ -43,6 +43,13 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   /// that applies the activation as it writes its output (the same floats as the two steps).
   /// After speedup::fuse_for_inference the conv → BatchNorm → relu chains of the zoo qualify.
   std::size_t fusable_activations();
+  /// Samples per slice of a large no-grad batch (see forward); 0 restores the default. A
+  /// multiple of 16 (kernels::kGemmRowBlock) keeps every float of the whole-batch forward; other
+  /// sizes may round a Linear's products differently (by an ulp).
+  void set_micro_batch(std::int64_t samples) { micro_batch_ = samples; }
+  /// The slice size: set_micro_batch's, else as many samples as keep the largest activation of
+  /// one slice (from the traced shapes) near kSliceBytes, in multiples of 16 from 16 to 64.
+  std::int64_t micro_batch() const;
 
  protected:
   Tensor forward(const Tensor& input) override;
@@ -51,6 +58,8 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   /// The module of every Module node (null for the others), looked up again after any change
   /// of the module tree (replace_module), together with activation_fusion_.
   const std::vector<nn::ModulePtr>& node_modules();
+  /// Runs the graph once on `input` (forward minus the micro-batching).
+  Tensor run_graph(const Tensor& input);
   /// Finds the Conv2d nodes whose value only feeds a relu or relu6 (op or module): without grad
   /// recording, forward runs such a pair as one conv that applies the activation as it writes.
   void plan_activation_fusion();
@@ -59,6 +68,8 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   /// Registers `modules` under their dotted names, creating Containers for the prefixes.
   void place_modules(const std::map<std::string, nn::ModulePtr>& modules);
 
+  static constexpr std::int64_t kSliceBytes = 1 << 20;
+  std::int64_t micro_batch_ = 0;
   Graph graph_;
   std::vector<nn::ModulePtr> node_modules_;
   /// Per node: the activation its Conv2d can apply for its one consumer node (None: no fusion).

@@ -21,8 +21,8 @@ using MutMap = Eigen::Map<RowMat>;
 constexpr std::int64_t kDepthBlock = 256;
 /// Rows of C per parallel block: a multiple of Eigen's register-block width (4 or 8 columns of
 /// its column-major view of a row-major C), so a row is computed by the same micro-kernel
-/// whatever block it falls in.
-constexpr std::int64_t kRowBlock = 16;
+/// whatever full block it falls in (a partial last block may take another path).
+constexpr std::int64_t kRowBlock = kGemmRowBlock;
 /// Multiply-adds below which a product is not worth splitting (one row block per ~this much work).
 constexpr std::int64_t kMinParallelWork = std::int64_t{1} << 18;
 

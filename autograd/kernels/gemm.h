@@ -13,6 +13,11 @@
 
 namespace shrink::kernels {
 
+/// Rows of C that gemm computes together (and splits over threads in): a row's floats depend on
+/// its position within such a block only through whether the block is full, so a product over a
+/// subset of rows starting at a multiple of it gives the same floats for those rows.
+inline constexpr std::int64_t kGemmRowBlock = 16;
+
 /// C[M,N] = alpha · op(A) · op(B) + beta · C, all row-major and densely packed.
 /// op(A) is A [M,K] or, when trans_a, Aᵀ with A stored [K,M]; likewise op(B) is [K,N] or Bᵀ with
 /// B stored [N,K]. beta = 0 ignores C's previous contents (it may be uninitialised).

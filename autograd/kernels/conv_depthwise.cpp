@@ -10,44 +10,41 @@ namespace shrink::kernels {
 namespace {
 using namespace conv_detail;
 
-/// Output pixels processed together: their accumulators and the taps' weight packets must fit
-/// the 16 vector registers of AVX2 for a 3×3 kernel (9 weights + 4 accumulators + 1 operand).
-constexpr int kPixels = 4;
+/// NP consecutive output pixels of a row for the channel packet at `img` (its row start in a
+/// padded channel-last image, `ld` floats per pixel, `step` floats between output pixels):
+/// y[u*ld] = bias + Σ_t w[t] · img[u*step + toff[t]], taps in order (the planar path's
+/// summation order, so both give the same floats). The NP accumulators are independent chains:
+/// with 8 of them the FMAs run at full rate, where one pixel's chain of nine dependent FMAs
+/// would wait on each result.
+template <int NP>
+void depthwise_pixels(const float* img, i64 step, const i64* toff, i64 taps, const float* wpk, i64 ld, Packet bias,
+                      float* y) {
+  using namespace Eigen::internal;
+  Packet acc[NP];
+  for (int u = 0; u < NP; ++u) acc[u] = bias;
+  for (i64 t = 0; t < taps; ++t) {
+    const Packet wt = ploadu<Packet>(wpk + t * ld);
+    const float* src = img + toff[t];
+    for (int u = 0; u < NP; ++u) acc[u] = pmadd(wt, ploadu<Packet>(src + u * step), acc[u]);
+  }
+  for (int u = 0; u < NP; ++u) pstoreu(y + u * ld, acc[u]);
+}
 
-/// One output row's pixels [0, OW) for the channel packet at column `c` of a padded
-/// channel-last image `img` (`ld` floats per pixel): y[ow*ld + c] = bias + Σ_t w[t] ·
-/// img[row + ow*step + toff[t] + c], taps in order (the planar path's summation order, so both
-/// give the same floats). TAPS > 0 holds the weights in registers; 0 reads them per use.
-template <int TAPS>
+/// One output row of OW pixels: blocks of 8 pixels, then the rest as one block.
 void depthwise_row(const float* img, i64 step, const i64* toff, i64 taps, const float* wpk, i64 ld, Packet bias, i64 OW,
                    float* y) {
-  using namespace Eigen::internal;
-  constexpr int kRegTaps = TAPS > 0 ? TAPS : 1;
-  Packet wv[kRegTaps];
-  if constexpr (TAPS > 0)
-    for (int t = 0; t < TAPS; ++t) wv[t] = ploadu<Packet>(wpk + t * ld);
-  const auto weight = [&](i64 t) {
-    if constexpr (TAPS > 0)
-      return wv[t];
-    else
-      return ploadu<Packet>(wpk + t * ld);
-  };
-  const i64 T = TAPS > 0 ? TAPS : taps;
+  using Block = void (*)(const float*, i64, const i64*, i64, const float*, i64, Packet, float*);
+  static constexpr Block kBlocks[] = {nullptr,
+                                      &depthwise_pixels<1>,
+                                      &depthwise_pixels<2>,
+                                      &depthwise_pixels<3>,
+                                      &depthwise_pixels<4>,
+                                      &depthwise_pixels<5>,
+                                      &depthwise_pixels<6>,
+                                      &depthwise_pixels<7>};
   i64 ow = 0;
-  for (; ow + kPixels <= OW; ow += kPixels) {
-    Packet acc[kPixels];
-    for (int u = 0; u < kPixels; ++u) acc[u] = bias;
-    for (i64 t = 0; t < T; ++t) {
-      const Packet wt = weight(t);
-      for (int u = 0; u < kPixels; ++u) acc[u] = pmadd(wt, ploadu<Packet>(img + (ow + u) * step + toff[t]), acc[u]);
-    }
-    for (int u = 0; u < kPixels; ++u) pstoreu(y + (ow + u) * ld, acc[u]);
-  }
-  for (; ow < OW; ++ow) {
-    Packet acc = bias;
-    for (i64 t = 0; t < T; ++t) acc = pmadd(weight(t), ploadu<Packet>(img + ow * step + toff[t]), acc);
-    pstoreu(y + ow * ld, acc);
-  }
+  for (; ow + 8 <= OW; ow += 8) depthwise_pixels<8>(img + ow * step, step, toff, taps, wpk, ld, bias, y + ow * ld);
+  if (ow < OW) kBlocks[OW - ow](img + ow * step, step, toff, taps, wpk, ld, bias, y + ow * ld);
 }
 
 }  // namespace
@@ -77,10 +74,7 @@ void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* 
         for (i64 oh = 0; oh < g.OH; ++oh) {
           const float* img = xp + oh * row_step + c;
           float* y = yb + oh * g.OW * Cpad + c;
-          if (T == 9)
-            depthwise_row<9>(img, step, toff.data(), T, wpk.data() + c, Cpad, pb, g.OW, y);
-          else
-            depthwise_row<0>(img, step, toff.data(), T, wpk.data() + c, Cpad, pb, g.OW, y);
+          depthwise_row(img, step, toff.data(), T, wpk.data() + c, Cpad, pb, g.OW, y);
         }
       }
       unpack_dense(yb, P, layout, out + n * C * P);

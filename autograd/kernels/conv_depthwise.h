@@ -4,8 +4,8 @@
 /// copies of each sample (internal to kernels/conv.cpp; see conv.h for the entry points).
 ///
 /// Each sample is copied into a zero-padded [Hp][Wp][pad(C)] image; every output pixel is then
-/// a handful of packet FMAs along the channels (one per kernel tap), with the taps' weight
-/// packets held in registers across a run of pixels. Strides and dilation only change the
+/// a handful of packet FMAs along the channels (one per kernel tap), eight pixels of a row at a
+/// time so that the accumulation chains overlap. Strides and dilation only change the
 /// pixel and tap offsets. The planar path (conv_planar.h) works on one H×W plane at a time,
 /// which on the small maps of depthwise layers (7×7, 14×14) is mostly per-plane overhead; this
 /// path's cost is the two layout changes plus the FMAs. The backward pass stays planar.

@@ -55,11 +55,20 @@ void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* 
   const i64 C = g.C, Cpad = pad_to_packet(C), T = g.taps(), P = g.OH * g.OW;
   const i64 Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, HW = g.H * g.W;
   // Weights as [tap][channel] rows and the bias as one row, padded with zero channels.
-  std::vector<float> wpk(static_cast<std::size_t>(T * Cpad), 0.0f), bias(static_cast<std::size_t>(Cpad), 0.0f);
+  // In the calling thread's reused buffers (at batch 1 allocations cost as much as the FMAs);
+  // the workers read them through the references (a thread_local named inside the parallel
+  // lambda would be the worker's own).
+  thread_local std::vector<float> wpk_buf, bias_buf;
+  thread_local std::vector<i64> toff_buf;
+  wpk_buf.assign(static_cast<std::size_t>(T * Cpad), 0.0f);
+  bias_buf.assign(static_cast<std::size_t>(Cpad), 0.0f);
   for (i64 c = 0; c < C; ++c)
-    for (i64 t = 0; t < T; ++t) wpk[t * Cpad + c] = w[c * T + t];
-  if (b != nullptr) std::copy(b, b + C, bias.begin());
-  const std::vector<i64> toff = tap_offsets(g.kh, g.kw, g.dh, g.dw, Wp, Cpad);
+    for (i64 t = 0; t < T; ++t) wpk_buf[t * Cpad + c] = w[c * T + t];
+  if (b != nullptr) std::copy(b, b + C, bias_buf.begin());
+  tap_offsets(g.kh, g.kw, g.dh, g.dw, Wp, Cpad, toff_buf);
+  const std::vector<float>& wpk = wpk_buf;
+  const std::vector<float>& bias = bias_buf;
+  const std::vector<i64>& toff = toff_buf;
   const Layout layout{1, C, Cpad, Cpad};
   const i64 step = g.sw * Cpad, row_step = g.sh * Wp * Cpad;
 

@@ -41,10 +41,15 @@ void unpack_dense(const float* src, i64 P, const Layout& L, float* dst, const i6
   for (i64 g = 0; g < L.groups; ++g) transpose(src + g * L.gstride, P, L.cpg, L.ld, dst + g * L.cpg * P, P, inverse);
 }
 
-std::vector<i64> tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 Wp, i64 ld) {
-  std::vector<i64> off(static_cast<std::size_t>(kh * kw));
+void tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 Wp, i64 ld, std::vector<i64>& off) {
+  off.resize(static_cast<std::size_t>(kh * kw));
   for (i64 i = 0; i < kh; ++i)
     for (i64 j = 0; j < kw; ++j) off[i * kw + j] = (i * dh * Wp + j * dw) * ld;
+}
+
+std::vector<i64> tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 Wp, i64 ld) {
+  std::vector<i64> off;
+  tap_offsets(kh, kw, dh, dw, Wp, ld, off);
   return off;
 }
 

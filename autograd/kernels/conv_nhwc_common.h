@@ -35,6 +35,8 @@ void unpack_dense(const float* src, i64 P, const Layout& L, float* dst, const i6
 
 /// Offsets of each kernel tap (i, j) -> (i*dh*Wp + j*dw)*ld, tap t = i*kw + j.
 std::vector<i64> tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 Wp, i64 ld);
+/// tap_offsets into `off` (resized; its storage reused).
+void tap_offsets(i64 kh, i64 kw, i64 dh, i64 dw, i64 Wp, i64 ld, std::vector<i64>& off);
 
 /// Packs per group a [rows][pad(cols)] panel, column-blocked as the micro-kernel reads it:
 /// the block at col0 (see block_nv) of group g starts at g*rows*pad(cols) + rows*col0 and holds

@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 
@@ -95,7 +96,10 @@ Tensor conv2d_activated(const Tensor& x, const Tensor& weight, const Tensor& bia
                         kernels::Activation act) {
   SHRINK_CHECK(act != kernels::Activation::None,
                "conv2d_activated: expected relu or relu6, got none. Hint: call conv2d");
-  if (any_requires_grad({x, weight, bias})) {
+  // Checked without building a list: this is the inference path, called per layer at batch 1.
+  const bool recording = GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                                    (bias.defined() && bias.requires_grad()));
+  if (recording) {
     const Tensor y = conv2d(x, weight, bias, p);
     return act == kernels::Activation::Relu ? relu(y) : relu6(y);
   }

@@ -122,9 +122,13 @@ Tensor GraphModule::forward(const Tensor& input) {
   // Inference on a large batch runs in micro-batches when every node treats samples on their
   // own: a layer's input and output then stay in the caches instead of streaming through
   // memory. Each sample's floats are what the whole batch gives (no kernel's per-sample result
-  // depends on the batch size).
+  // depends on the batch size). Not with hooks: they would see slices (observers, pruners'
+  // statistics, the MACs counter expect the batch as given).
   const std::int64_t micro = micro_batch();
-  if (!GradMode::is_enabled() && input.dim() > 0 && input.size(0) > micro && runs_per_sample(graph_, modules)) {
+  const bool hooked =
+      std::any_of(modules.begin(), modules.end(), [](const nn::ModulePtr& m) { return m && m->has_hooks(); });
+  if (!GradMode::is_enabled() && input.dim() > 0 && input.size(0) > micro && !hooked &&
+      runs_per_sample(graph_, modules)) {
     TensorList outputs;
     for (std::int64_t start = 0; start < input.size(0); start += micro)
       outputs.push_back(run_graph(narrow(input, 0, start, std::min(micro, input.size(0) - start))));

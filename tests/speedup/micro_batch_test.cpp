@@ -103,5 +103,21 @@ TEST(MicroBatch, GraphsThatMixSamplesOrTrainAreNotSplit) {
   EXPECT_FALSE(runs_per_sample(lenet_graph.graph(), modules_of(lenet_graph)));
 }
 
+TEST(MicroBatch, AHookSeesTheWholeBatch) {
+  manual_seed(10);
+  nn::ModulePtr lenet = models::create("lenet5");
+  lenet->eval();
+  GraphModule graph(*lenet, trace(*lenet, zeros({1, 1, 28, 28})));
+  graph.eval();
+  graph.set_micro_batch(16);
+  std::vector<std::int64_t> batches;
+  auto handle = graph.find_module("fc1")->register_forward_hook(
+      [&](nn::Module&, const Tensor& in, const Tensor&) { batches.push_back(in.size(0)); });
+  NoGradGuard no_grad;
+  graph(randn({40, 1, 28, 28}));
+  EXPECT_EQ(batches, std::vector<std::int64_t>{40});
+  handle.remove();
+}
+
 }  // namespace
 }  // namespace shrink::speedup

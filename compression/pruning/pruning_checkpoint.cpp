@@ -21,7 +21,12 @@ nlohmann::json identity(const ScheduledPruner& pruner) {
 std::string describe(const nlohmann::json& id) {
   if (!id.is_object() || !id.contains("pruner") || !id["pruner"].is_string()) return "";
   std::string s = id["pruner"].get<std::string>();
-  if (id.contains("inner") && id["inner"].is_string()) s += "(" + id["inner"].get<std::string>() + ")";
+  if (id.contains("inner") && id["inner"].is_string()) {
+    // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "(" + std::string.
+    s += '(';
+    s += id["inner"].get<std::string>();
+    s += ')';
+  }
   return s;
 }
 

@@ -194,7 +194,8 @@ const std::vector<ScheduleEntry>& schedule_table() {
           optim::LRScheduler* scheduler) -> std::unique_ptr<ScheduledPruner> {
          return std::make_unique<LotteryTicketPruner>(
              std::move(inner),
-             LotteryTicketOptions{.schedule = o.schedule_options(), .optimizer = optimizer, .scheduler = scheduler});
+             LotteryTicketOptions{
+                 .schedule = o.schedule_options(), .optimizer = optimizer, .scheduler = scheduler, .on_reset = {}});
        }},
   };
   return entries;

@@ -10,7 +10,13 @@ namespace {
 
 /// "(a, b)", like Python prints a tuple.
 std::string pair_str(const std::array<std::int64_t, 2>& p) {
-  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "(" + std::string.
+  std::string s = "(";
+  s += std::to_string(p[0]);
+  s += ", ";
+  s += std::to_string(p[1]);
+  s += ")";
+  return s;
 }
 
 }  // namespace

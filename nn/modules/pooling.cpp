@@ -15,7 +15,13 @@ Pool2dParams square(std::int64_t kernel, std::int64_t stride, std::int64_t paddi
 /// prints what the user passed; Pool2dParams always holds pairs, and an int is the common case.)
 std::string setting(const std::array<std::int64_t, 2>& v) {
   if (v[0] == v[1]) return std::to_string(v[0]);
-  return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "(" + std::string.
+  std::string s = "(";
+  s += std::to_string(v[0]);
+  s += ", ";
+  s += std::to_string(v[1]);
+  s += ")";
+  return s;
 }
 
 std::string describe(const Pool2dParams& p) {

@@ -192,7 +192,8 @@ std::int64_t GraphModule::micro_batch() const {
   // block as in the whole batch, so slicing changes no float (and 2, 4 or 8 threads share a
   // slice's samples evenly).
   const std::int64_t block = kernels::kGemmRowBlock;
-  return std::clamp<std::int64_t>(budget / (largest * 4), block, 4 * block) / block * block;
+  // No upper bound: a batch whose activations fit the budget whole is not sliced at all.
+  return std::max<std::int64_t>(budget / (largest * 4), block) / block * block;
 }
 
 std::size_t GraphModule::fusable_activations() {

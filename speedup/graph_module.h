@@ -48,7 +48,7 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   /// sizes may round a Linear's products differently (by an ulp).
   void set_micro_batch(std::int64_t samples) { micro_batch_ = samples; }
   /// The slice size: set_micro_batch's, else as many samples as keep the largest activation of
-  /// one slice (from the traced shapes) near kSliceBytes, in multiples of 16 from 16 to 64.
+  /// one slice (from the traced shapes) within kSliceBytes, a multiple of 16 and at least 16.
   std::int64_t micro_batch() const;
 
  protected:

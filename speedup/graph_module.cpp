@@ -124,10 +124,12 @@ Tensor GraphModule::forward(const Tensor& input) {
   // memory. Each sample's floats are what the whole batch gives (no kernel's per-sample result
   // depends on the batch size). Not with hooks: they would see slices (observers, pruners'
   // statistics, the MACs counter expect the batch as given).
+  // (Cheapest checks first: a batch-1 forward pays for none of the scans.)
+  const std::int64_t smallest_slice = micro_batch_ > 0 ? micro_batch_ : kernels::kGemmRowBlock;
+  if (GradMode::is_enabled() || input.dim() == 0 || input.size(0) <= smallest_slice) return run_graph(input);
   const std::int64_t micro = micro_batch();
-  const bool hooked =
-      std::any_of(modules.begin(), modules.end(), [](const nn::ModulePtr& m) { return m && m->has_hooks(); });
-  if (!GradMode::is_enabled() && input.dim() > 0 && input.size(0) > micro && !hooked &&
+  const auto hooked = [](const nn::ModulePtr& m) { return m && m->has_hooks(); };
+  if (input.size(0) > micro && std::none_of(modules.begin(), modules.end(), hooked) &&
       runs_per_sample(graph_, modules)) {
     TensorList outputs;
     for (std::int64_t start = 0; start < input.size(0); start += micro)

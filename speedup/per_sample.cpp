@@ -1,5 +1,6 @@
 #include "speedup/per_sample.h"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <typeindex>
@@ -38,6 +39,12 @@ bool module_per_sample(const nn::Module& m) {
                                                        typeid(nn::Identity),
                                                        typeid(nn::Flatten)};
   if (m.is_training() || !kPerSample.contains(typeid(m))) return false;
+  // A parametrization may keep state that each call updates (a weight observer's running
+  // range): called once per slice, it would see more calls. Pruning masks are pure.
+  for (const auto& [name, value] : m.named_parameters(/*recurse=*/false))
+    if (m.is_parametrized(name))
+      for (const std::string& kind : m.parametrization_kinds(name))
+        if (kind != "prune") return false;
   if (const auto* f = dynamic_cast<const nn::Flatten*>(&m)) return f->start_dim() >= 1;
   return true;
 }

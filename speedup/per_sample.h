@@ -14,7 +14,8 @@ namespace shrink::speedup {
 /// eval-mode Conv2d, Linear, BatchNorm, activations, pooling, Dropout, Identity, Flatten from dim
 /// 1, and the elementwise, activation, pooling and non-batch-dim shape ops; `modules` holds each
 /// Module node's module (GraphModule::node_modules). Anything else (a module in training mode,
-/// an unknown module type, a reshape, an op over dim 0) makes it false.
+/// an unknown module type, a parametrization other than a pruning mask, a reshape, an op over
+/// dim 0) makes it false.
 bool runs_per_sample(const Graph& graph, const std::vector<nn::ModulePtr>& modules);
 
 }  // namespace shrink::speedup

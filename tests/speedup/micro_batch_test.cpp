@@ -101,6 +101,18 @@ TEST(MicroBatch, GraphsThatMixSamplesOrTrainAreNotSplit) {
   EXPECT_TRUE(runs_per_sample(lenet_graph.graph(), modules_of(lenet_graph)));
   lenet_graph.train();  // batch statistics, dropout: per-sample no more
   EXPECT_FALSE(runs_per_sample(lenet_graph.graph(), modules_of(lenet_graph)));
+  lenet_graph.eval();
+
+  // A pruning mask is a pure function of the weight; another parametrization may keep state.
+  auto fc1 = lenet_graph.find_module("fc1");
+  auto mask = fc1->register_parametrization(
+      "weight", [](const Tensor& w) { return w; }, "prune");
+  EXPECT_TRUE(runs_per_sample(lenet_graph.graph(), modules_of(lenet_graph)));
+  auto observer = fc1->register_parametrization(
+      "weight", [](const Tensor& w) { return w; }, "quant");
+  EXPECT_FALSE(runs_per_sample(lenet_graph.graph(), modules_of(lenet_graph)));
+  observer.remove();
+  mask.remove();
 }
 
 TEST(MicroBatch, AHookSeesTheWholeBatch) {

@@ -89,13 +89,18 @@ const std::vector<nn::ModulePtr>& GraphModule::node_modules() {
                    "', which is gone (replaced by nothing?)");
     }
     modules_version_ = version;
-    plan_activation_fusion();
+    plan_forward();
   }
   return node_modules_;
 }
 
-void GraphModule::plan_activation_fusion() {
-  activation_fusion_.assign(graph_.nodes.size(), ActivationFusion{});
+void GraphModule::plan_forward() {
+  const std::size_t count = graph_.nodes.size();
+  last_use_.assign(count, 0);
+  for (std::size_t i = 0; i < count; ++i)
+    for (int in : graph_.nodes[i].inputs) last_use_[static_cast<std::size_t>(in)] = i;
+  last_use_[static_cast<std::size_t>(graph_.output)] = count;
+  activation_fusion_.assign(count, ActivationFusion{});
   const std::vector<std::vector<int>> users = graph_.users();
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     // Exactly a Conv2d: a subclass may compute something else in its forward.
@@ -142,11 +147,6 @@ Tensor GraphModule::forward(const Tensor& input) {
 Tensor GraphModule::run_graph(const Tensor& input) {
   const std::vector<nn::ModulePtr>& modules = node_modules_;
   const std::size_t count = graph_.nodes.size();
-  // Free each value after its last use, so activations do not pile up.
-  std::vector<std::size_t> last_use(count, 0);
-  for (std::size_t i = 0; i < count; ++i)
-    for (int in : graph_.nodes[i].inputs) last_use[static_cast<std::size_t>(in)] = i;
-  last_use[static_cast<std::size_t>(graph_.output)] = count;
 
   // Conv → relu pairs run fused only when nothing records (the recorded graph and any hook see
   // every node otherwise); `applied[j]` marks an activation node whose conv already applied it.
@@ -176,7 +176,8 @@ Tensor GraphModule::run_graph(const Tensor& input) {
       values[i] = run_function(n, args);
     }
     for (int in : n.inputs)
-      if (last_use[static_cast<std::size_t>(in)] == i) values[static_cast<std::size_t>(in)] = Tensor();
+      // Free each value after its last use, so activations do not pile up.
+      if (last_use_[static_cast<std::size_t>(in)] == i) values[static_cast<std::size_t>(in)] = Tensor();
   }
   return values[static_cast<std::size_t>(graph_.output)];
 }

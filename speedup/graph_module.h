@@ -56,13 +56,15 @@ class GraphModule : public nn::Cloneable<GraphModule> {
 
  private:
   /// The module of every Module node (null for the others), looked up again after any change
-  /// of the module tree (replace_module), together with activation_fusion_.
+  /// of the module tree (replace_module), together with last_use_ and activation_fusion_.
   const std::vector<nn::ModulePtr>& node_modules();
-  /// Runs the graph once on `input` (forward minus the micro-batching).
+  /// Runs the graph once on `input` (forward minus the micro-batching), with the plan of the
+  /// node_modules() call forward made.
   Tensor run_graph(const Tensor& input);
-  /// Finds the Conv2d nodes whose value only feeds a relu or relu6 (op or module): without grad
-  /// recording, forward runs such a pair as one conv that applies the activation as it writes.
-  void plan_activation_fusion();
+  /// What every forward needs of the graph, worked out once: each value's last use, and the
+  /// Conv2d nodes whose value only feeds a relu or relu6 (op or module), which forward runs
+  /// without grad recording as one conv that applies the activation as it writes.
+  void plan_forward();
   /// ValueError unless every Module node names a module of this tree, of the recorded type.
   void check_modules();
   /// Registers `modules` under their dotted names, creating Containers for the prefixes.
@@ -78,6 +80,9 @@ class GraphModule : public nn::Cloneable<GraphModule> {
     std::size_t consumer = 0;
   };
   std::vector<ActivationFusion> activation_fusion_;
+  /// Per node: the index of the last node that reads its value (the node count for the output),
+  /// after which forward frees it.
+  std::vector<std::size_t> last_use_;
   std::uint64_t modules_version_ = 0;
 };
 

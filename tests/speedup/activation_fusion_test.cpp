@@ -19,13 +19,6 @@ namespace {
 
 using shrink::testing::tensors_identical;
 
-std::shared_ptr<GraphModule> traced(nn::Module& model) {
-  model.eval();
-  auto gm = std::make_shared<GraphModule>(model, trace(model, zeros({1, 1, 28, 28})));
-  gm->eval();
-  return gm;
-}
-
 struct ZooCase {
   std::string model;
   std::size_t pairs_before_bn_fold, pairs_after_bn_fold;
@@ -40,7 +33,7 @@ TEST_P(ZooActivationFusion, FusedForwardGivesTheUnfusedFloats) {
   nn::ModulePtr model = models::create(GetParam().model);
   Generator gen(4);
   testutil::randomize_batchnorms(*model, gen);
-  auto gm = traced(*model);
+  auto gm = testutil::traced_eval(*model);
   EXPECT_EQ(gm->fusable_activations(), GetParam().pairs_before_bn_fold);
   fuse_for_inference(*gm);
   EXPECT_EQ(gm->fusable_activations(), GetParam().pairs_after_bn_fold);
@@ -83,7 +76,7 @@ class ConvChain : public nn::Cloneable<ConvChain> {
 TEST(ActivationFusion, ModuleAndOpConsumersFuseAndASharedValueDoesNot) {
   manual_seed(5);
   auto model = std::make_shared<ConvChain>();
-  auto gm = traced(*model);
+  auto gm = testutil::traced_eval(*model);
   EXPECT_EQ(gm->fusable_activations(), 2u);
   const Tensor x = randn({2, 1, 9, 9}) * 8.0f;  // past relu6's upper kink too
   NoGradGuard no_grad;
@@ -93,7 +86,7 @@ TEST(ActivationFusion, ModuleAndOpConsumersFuseAndASharedValueDoesNot) {
 TEST(ActivationFusion, AHookOnEitherModuleSeesTheUnfusedValues) {
   manual_seed(6);
   auto model = std::make_shared<ConvChain>();
-  auto gm = traced(*model);
+  auto gm = testutil::traced_eval(*model);
   const Tensor x = randn({2, 1, 9, 9}) * 8.0f;
   NoGradGuard no_grad;
   const Tensor expected = (*model)(x);
@@ -116,7 +109,7 @@ TEST(ActivationFusion, AHookOnEitherModuleSeesTheUnfusedValues) {
 TEST(ActivationFusion, WithGradTheBackwardIsTheUnfusedOne) {
   manual_seed(7);
   auto model = std::make_shared<ConvChain>();
-  auto gm = traced(*model);
+  auto gm = testutil::traced_eval(*model);
   const Tensor x = randn({2, 1, 9, 9}) * 8.0f;
   sum((*gm)(x)).backward();
   const Tensor fused_grad = model->c1->weight().grad().clone();

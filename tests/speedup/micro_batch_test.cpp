@@ -33,9 +33,7 @@ TEST_P(ZooMicroBatch, SlicesGiveTheWholeBatchsFloats) {
   nn::ModulePtr model = models::create(GetParam());
   Generator gen(8);
   testutil::randomize_batchnorms(*model, gen);
-  model->eval();
-  auto gm = std::make_shared<GraphModule>(*model, trace(*model, zeros({1, 1, 28, 28})));
-  gm->eval();
+  auto gm = testutil::traced_eval(*model);
   fuse_for_inference(*gm);
   EXPECT_TRUE(runs_per_sample(gm->graph(), modules_of(*gm)));
   const Tensor x = randn({53, 1, 28, 28}, &gen);  // slices of 16: three full ones and a tail of 5

@@ -13,9 +13,18 @@
 #include "io/state_dict.h"
 #include "nn/layers.h"
 #include "speedup/channel_groups.h"
+#include "speedup/graph_module.h"
 #include "speedup/trace.h"
 
 namespace shrink::speedup::testutil {
+
+/// `model` in eval mode traced on a Fashion-MNIST-shaped example, as an eval-mode GraphModule.
+inline std::shared_ptr<GraphModule> traced_eval(nn::Module& model) {
+  model.eval();
+  auto gm = std::make_shared<GraphModule>(model, trace(model, zeros({1, 1, 28, 28})));
+  gm->eval();
+  return gm;
+}
 
 /// BatchNorm weight in [0.5, 1.5), bias and running mean ~ N(0, 0.5²), running var in [0.5, 2).
 inline void randomize_batchnorms(nn::Module& model, Generator& gen) {

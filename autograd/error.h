@@ -49,7 +49,8 @@ std::string concat(Parts&&... parts) {
 /// Throws `Type` with the concatenated message parts when `cond` is false.
 #define SHRINK_CHECK_T(Type, cond, ...)                                  \
   do {                                                                   \
-    if (!(cond)) throw Type(::shrink::detail::concat(__VA_ARGS__));      \
+    if (!(cond)) [[unlikely]]                                            \
+      throw Type(::shrink::detail::concat(__VA_ARGS__));                 \
   } while (0)
 
 /// Generic argument check: throws ValueError.

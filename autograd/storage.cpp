@@ -1,30 +1,33 @@
 #include "autograd/storage.h"
 
 #include <cstdlib>
-#include <map>
 #include <mutex>
 #include <new>
+#include <unordered_map>
 #include <vector>
 
 namespace shrink {
 namespace {
 
-// A size-bucketed cache of freed buffers. Only buffers of at least kMinCached bytes are cached
-// (small ones are cheap to malloc), and the cache holds at most kMaxCachedBytes in total so that
-// a model that shrinks its working set does not pin its old peak forever.
-constexpr std::size_t kMinCached = 4096;
+// A size-bucketed cache of freed buffers, small ones included: aligned_alloc does not use
+// malloc's fast per-thread bins, and at batch 1 an op's output is often a few hundred bytes. The
+// cache holds at most kMaxCachedBytes in total so that a model that shrinks its working set does
+// not pin its old peak forever.
 constexpr std::size_t kMaxCachedBytes = std::size_t(1) << 30;
 
 struct BufferCache {
   std::mutex mu;
-  std::multimap<std::size_t, void*> free_buffers;  // rounded size -> buffer
+  // Rounded size -> free buffers of that size. Vectors, not a multimap: in steady state taking
+  // and returning a buffer allocates nothing (a multimap node per free was a malloc per tensor).
+  std::unordered_map<std::size_t, std::vector<void*>> free_buffers;
   std::size_t cached_bytes = 0;
 
   ~BufferCache() { release(); }
 
   void release() {
     std::lock_guard<std::mutex> lock(mu);
-    for (auto& [size, ptr] : free_buffers) std::free(ptr);
+    for (auto& [size, ptrs] : free_buffers)
+      for (void* ptr : ptrs) std::free(ptr);
     free_buffers.clear();
     cached_bytes = 0;
   }
@@ -43,14 +46,14 @@ std::size_t rounded(std::size_t nbytes) {
 
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
   const std::size_t size = rounded(nbytes == 0 ? 1 : nbytes);
-  if (size >= kMinCached) {
+  {
     auto& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.free_buffers.find(size);
-    if (it != c.free_buffers.end()) {
-      data_ = it->second;
+    if (it != c.free_buffers.end() && !it->second.empty()) {
+      data_ = it->second.back();
+      it->second.pop_back();
       c.cached_bytes -= size;
-      c.free_buffers.erase(it);
       return;
     }
   }
@@ -60,13 +63,17 @@ Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
 
 Storage::~Storage() {
   const std::size_t size = rounded(nbytes_ == 0 ? 1 : nbytes_);
-  if (size >= kMinCached) {
+  {
     auto& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
     if (c.cached_bytes + size <= kMaxCachedBytes) {
-      c.free_buffers.emplace(size, data_);
-      c.cached_bytes += size;
-      return;
+      try {
+        c.free_buffers[size].push_back(data_);
+        c.cached_bytes += size;
+        return;
+      } catch (const std::bad_alloc&) {
+        // No room to remember the buffer: free it instead (a destructor must not throw).
+      }
     }
   }
   std::free(data_);

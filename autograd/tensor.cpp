@@ -89,7 +89,9 @@ Tensor from_values(const std::vector<T>& values, const Shape& shape) {
 
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return empty(Shape(shape), dtype); }
+
+Tensor Tensor::empty(Shape&& shape, DType dtype) {
   std::int64_t numel = 1, bytes = 0;
   bool overflow = false;
   for (auto d : shape) {
@@ -101,40 +103,20 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   SHRINK_CHECK(!overflow, "empty: expected a shape whose size in bytes fits in int64, got ", shape_str(shape), " of ",
                dtype_name(dtype));
   auto impl = std::make_shared<TensorImpl>();
-  impl->shape = shape;
+  impl->shape = std::move(shape);
   impl->numel = numel;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * element_size(dtype));
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(bytes));
   return Tensor(std::move(impl));
 }
 
-void Tensor::check_defined(const char* where) const {
-  SHRINK_CHECK_STATE(impl_ != nullptr, where, ": expected a defined tensor, got an undefined (default-constructed) one");
+void Tensor::throw_dtype_mismatch(const char* where, DType expected, DType got) {
+  throw ValueError(detail::concat(where, ": expected dtype ", dtype_name(expected), ", got ", dtype_name(got)));
 }
 
-const Shape& Tensor::shape() const {
-  check_defined("Tensor::shape");
-  return impl_->shape;
+void Tensor::throw_undefined(const char* where) {
+  throw StateError(detail::concat(where, ": expected a defined tensor, got an undefined (default-constructed) one"));
 }
-std::int64_t Tensor::dim() const { return static_cast<std::int64_t>(shape().size()); }
-std::int64_t Tensor::size(std::int64_t d) const {
-  const Shape& s = shape();
-  SHRINK_CHECK_INDEX(!s.empty(), "Tensor::size: a 0-dim tensor has no dim ", d);
-  return s[normalize_dim(d, dim(), "Tensor::size")];
-}
-std::int64_t Tensor::numel() const {
-  check_defined("Tensor::numel");
-  return impl_->numel;
-}
-DType Tensor::dtype() const {
-  check_defined("Tensor::dtype");
-  return impl_->dtype;
-}
-void* Tensor::raw_data() {
-  check_defined("Tensor::raw_data");
-  return impl_->storage->data();
-}
-const void* Tensor::raw_data() const { return const_cast<Tensor*>(this)->raw_data(); }
 
 template <typename T> T Tensor::item() const {
   SHRINK_CHECK(numel() == 1, "Tensor::item: expected a tensor with one element, got shape ", shape_str(shape()));

@@ -47,7 +47,7 @@ kernels::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tens
                      shape_str(w.shape()));
   if (b.defined()) {
     SHRINK_CHECK(b.dtype() == DType::Float32, "conv2d: expected a float32 bias, got ", dtype_name(b.dtype()));
-    SHRINK_CHECK_SHAPE(b.shape() == Shape{w.size(0)}, "conv2d: expected bias of shape [", w.size(0),
+    SHRINK_CHECK_SHAPE(b.dim() == 1 && b.size(0) == w.size(0), "conv2d: expected bias of shape [", w.size(0),
                        "] (one per output channel of weight ", shape_str(w.shape()), "), got ", shape_str(b.shape()));
   }
   kernels::ConvGeometry g;

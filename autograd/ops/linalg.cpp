@@ -169,8 +169,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                        shape_str(weight.shape()), "), got ", shape_str(x.shape()),
                        flatten_fixes ? ". Hint: flatten the input first (flatten(x, 1))" : "");
   }
-  SHRINK_CHECK_SHAPE(!bias.defined() || bias.shape() == Shape{out_f}, "linear: expected bias of shape [", out_f,
-                     "], got ", shape_str(bias.defined() ? bias.shape() : Shape{}));
+  SHRINK_CHECK_SHAPE(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_f), "linear: expected bias of shape [",
+                     out_f, "], got ", shape_str(bias.defined() ? bias.shape() : Shape{}));
   const std::int64_t nrows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
   Shape out_shape = x.shape();
   out_shape.back() = out_f;

@@ -19,7 +19,7 @@ void check_channel_tensor(const Tensor& t, const char* name, std::int64_t channe
   if (!t.defined()) return;
   SHRINK_CHECK(t.dtype() == DType::Float32, "batch_norm: expected ", name, " of dtype float32, got ",
                dtype_name(t.dtype()));
-  SHRINK_CHECK_SHAPE(t.shape() == Shape{channels}, "batch_norm: expected ", name, " of shape [", channels,
+  SHRINK_CHECK_SHAPE(t.dim() == 1 && t.size(0) == channels, "batch_norm: expected ", name, " of shape [", channels,
                      "] (one value per channel of the input), got ", shape_str(t.shape()));
 }
 

@@ -10,30 +10,35 @@ namespace shrink::kernels {
 namespace {
 using namespace conv_detail;
 
-/// NP consecutive output pixels of a row for the channel packet at `img` (its row start in a
-/// padded channel-last image, `ld` floats per pixel, `step` floats between output pixels):
-/// y[u*ld] = bias + Σ_t w[t] · img[u*step + toff[t]], taps in order (the planar path's
-/// summation order, so both give the same floats). The NP accumulators are independent chains:
-/// with 8 of them the FMAs run at full rate, where one pixel's chain of nine dependent FMAs
-/// would wait on each result.
+/// NP consecutive output pixels of each of `rows` output rows for the channel packet at `img`
+/// (its first row start in a padded channel-last image, `ld` floats per pixel, `step` floats
+/// between output pixels, `row_step` between output rows): y[r*y_row + u*ld] = bias + Σ_t w[t] ·
+/// img[r*row_step + u*step + toff[t]], taps in order (the planar path's summation order, so both
+/// give the same floats). The NP accumulators are independent chains: with 8 of them the FMAs run
+/// at full rate, where one pixel's chain of nine dependent FMAs would wait on each result. One
+/// call covers every row: at batch 1 a 7×7 map has just one block per row, and a call per block
+/// cost as much in its prologue as in its 63 FMAs.
 template <int NP>
-void depthwise_pixels(const float* img, i64 step, const i64* toff, i64 taps, const float* wpk, i64 ld, Packet bias,
-                      float* y) {
+void depthwise_pixels(const float* img, i64 step, i64 row_step, i64 rows, const i64* toff, i64 taps, const float* wpk,
+                      i64 ld, Packet bias, float* y, i64 y_row) {
   using namespace Eigen::internal;
-  Packet acc[NP];
-  for (int u = 0; u < NP; ++u) acc[u] = bias;
-  for (i64 t = 0; t < taps; ++t) {
-    const Packet wt = ploadu<Packet>(wpk + t * ld);
-    const float* src = img + toff[t];
-    for (int u = 0; u < NP; ++u) acc[u] = pmadd(wt, ploadu<Packet>(src + u * step), acc[u]);
+  for (i64 r = 0; r < rows; ++r, img += row_step, y += y_row) {
+    Packet acc[NP];
+    for (int u = 0; u < NP; ++u) acc[u] = bias;
+    for (i64 t = 0; t < taps; ++t) {
+      const Packet wt = ploadu<Packet>(wpk + t * ld);
+      const float* src = img + toff[t];
+      for (int u = 0; u < NP; ++u) acc[u] = pmadd(wt, ploadu<Packet>(src + u * step), acc[u]);
+    }
+    for (int u = 0; u < NP; ++u) pstoreu(y + u * ld, acc[u]);
   }
-  for (int u = 0; u < NP; ++u) pstoreu(y + u * ld, acc[u]);
 }
 
-/// One output row of OW pixels: blocks of 8 pixels, then the rest as one block.
-void depthwise_row(const float* img, i64 step, const i64* toff, i64 taps, const float* wpk, i64 ld, Packet bias, i64 OW,
-                   float* y) {
-  using Block = void (*)(const float*, i64, const i64*, i64, const float*, i64, Packet, float*);
+/// `rows` output rows of OW pixels for one channel packet: blocks of 8 pixels, then the rest as
+/// one block.
+void depthwise_rows(const float* img, i64 step, i64 row_step, i64 rows, const i64* toff, i64 taps, const float* wpk,
+                    i64 ld, Packet bias, i64 OW, float* y, i64 y_row) {
+  using Block = void (*)(const float*, i64, i64, i64, const i64*, i64, const float*, i64, Packet, float*, i64);
   static constexpr Block kBlocks[] = {nullptr,
                                       &depthwise_pixels<1>,
                                       &depthwise_pixels<2>,
@@ -43,8 +48,10 @@ void depthwise_row(const float* img, i64 step, const i64* toff, i64 taps, const 
                                       &depthwise_pixels<6>,
                                       &depthwise_pixels<7>};
   i64 ow = 0;
-  for (; ow + 8 <= OW; ow += 8) depthwise_pixels<8>(img + ow * step, step, toff, taps, wpk, ld, bias, y + ow * ld);
-  if (ow < OW) kBlocks[OW - ow](img + ow * step, step, toff, taps, wpk, ld, bias, y + ow * ld);
+  for (; ow + 8 <= OW; ow += 8)
+    depthwise_pixels<8>(img + ow * step, step, row_step, rows, toff, taps, wpk, ld, bias, y + ow * ld, y_row);
+  if (ow < OW)
+    kBlocks[OW - ow](img + ow * step, step, row_step, rows, toff, taps, wpk, ld, bias, y + ow * ld, y_row);
 }
 
 }  // namespace
@@ -80,11 +87,8 @@ void conv2d_forward_depthwise_nhwc(const float* x, const float* w, const float* 
       pack_padded(x + n * C * HW, g.H, g.W, layout, g.ph, g.pw, Hp, Wp, xp);
       for (i64 c = 0; c < Cpad; c += kPS) {
         const Packet pb = ploadu<Packet>(bias.data() + c);
-        for (i64 oh = 0; oh < g.OH; ++oh) {
-          const float* img = xp + oh * row_step + c;
-          float* y = yb + oh * g.OW * Cpad + c;
-          depthwise_row(img, step, toff.data(), T, wpk.data() + c, Cpad, pb, g.OW, y);
-        }
+        depthwise_rows(xp + c, step, row_step, g.OH, toff.data(), T, wpk.data() + c, Cpad, pb, g.OW, yb + c,
+                       g.OW * Cpad);
       }
       unpack_dense(yb, P, layout, out + n * C * P);
       apply_activation(out + n * C * P, C * P, act);

@@ -50,8 +50,7 @@ void depthwise_rows(const float* img, i64 step, i64 row_step, i64 rows, const i6
   i64 ow = 0;
   for (; ow + 8 <= OW; ow += 8)
     depthwise_pixels<8>(img + ow * step, step, row_step, rows, toff, taps, wpk, ld, bias, y + ow * ld, y_row);
-  if (ow < OW)
-    kBlocks[OW - ow](img + ow * step, step, row_step, rows, toff, taps, wpk, ld, bias, y + ow * ld, y_row);
+  if (ow < OW) kBlocks[OW - ow](img + ow * step, step, row_step, rows, toff, taps, wpk, ld, bias, y + ow * ld, y_row);
 }
 
 }  // namespace

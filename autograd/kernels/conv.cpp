@@ -5,6 +5,7 @@
 
 #include "autograd/kernels/conv_depthwise.h"
 #include "autograd/kernels/conv_nhwc.h"
+#include "autograd/kernels/conv_pointwise.h"
 #include "autograd/kernels/conv_planar.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/parallel.h"
@@ -28,16 +29,25 @@ ConvAlgo resolve(const ConvGeometry& g, ConvAlgo algo, bool backward) {
   return algo;
 }
 
-// 1×1 forward: out[n] = W [Co,C] · x[n] [C,P] (+ bias), one single-threaded GEMM per sample.
+// 1×1 forward: out[n] = W [Co,C] · x[n] [C,P] (+ bias), single-threaded per sample. Up to
+// kDirectMaxC input channels the product runs in registers straight on the NCHW data
+// (conv_pointwise.h); with more, Eigen's GEMM (its packing pays off: 128 → 128 channels on a 7×7
+// map at batch 1 took 19 µs with it and 23 µs direct, 64 → 128 12 µs direct and 15 µs with it).
+constexpr i64 kDirectMaxC = 64;
+
 void forward_1x1(const float* x, const float* w, const float* b, const ConvGeometry& g, Activation act, float* out) {
   const i64 P = g.OH * g.OW;
   parallel_for(g.N, 1, [&](i64 n0, i64 n1) {
     for (i64 n = n0; n < n1; ++n) {
       float* o = out + n * g.Co * P;
-      gemm(false, false, g.Co, P, g.C, 1.0f, w, x + n * g.C * P, 0.0f, o);
-      if (b != nullptr)
-        for (i64 co = 0; co < g.Co; ++co)
-          for (i64 p = 0; p < P; ++p) o[co * P + p] += b[co];
+      if (g.C <= kDirectMaxC) {
+        pointwise_forward_nchw(x + n * g.C * P, w, b, g.C, g.Co, P, o);
+      } else {
+        gemm(false, false, g.Co, P, g.C, 1.0f, w, x + n * g.C * P, 0.0f, o);
+        if (b != nullptr)
+          for (i64 co = 0; co < g.Co; ++co)
+            for (i64 p = 0; p < P; ++p) o[co * P + p] += b[co];
+      }
       apply_activation(o, g.Co * P, act);
     }
   });

@@ -40,6 +40,8 @@ struct ConvGeometry {
 enum class ConvAlgo {
   Auto,
   Planar,
+  /// 1×1, stride 1, unpadded: per sample on the NCHW data, forward in registers with up to 64
+  /// input channels (conv_pointwise.h) and as a GEMM beyond; backward as GEMMs.
   Gemm1x1,
   Nhwc,
   /// Depthwise (groups == C == Co) forward over channel-last copies (conv_depthwise.h); its

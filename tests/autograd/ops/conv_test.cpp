@@ -207,6 +207,8 @@ TEST(Conv2dKernels, EveryAlgorithmMatchesADirectReferenceOnWiderShapes) {
       {2, 24, 7, 5, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, true},      // strided: col2im with K > 64
       {2, 32, 6, 6, 48, 3, 3, 1, 1, 2, 2, 2, 2, 4, false},     // groups 4 (Cg 8, Cog 12)
       {2, 16, 5, 6, 33, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},      // 1x1: GEMM and channel-last agree
+      {1, 64, 7, 7, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},     // 1x1 direct on NCHW: 3 tiles of 16 + 1 pixel
+      {2, 65, 3, 3, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},       // 1x1 past the direct kernel: Eigen's GEMM
       {2, 6, 9, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, true},        // depthwise: planar and channel-last agree
       {2, 1, 10, 9, 20, 5, 5, 1, 1, 0, 0, 1, 1, 1, true},      // single input channel
       {2, 4, 11, 10, 8, 3, 3, 2, 3, 1, 0, 1, 2, 4, true},      // planar, strides and dilation

@@ -18,8 +18,8 @@ using i64 = std::int64_t;
 
 // How the planes are computed:
 //  - unit column stride: each output plane in packets along its rows, from a zero-padded copy of
-//    the input plane (plane_conv: the kernel's taps in registers, four packets in flight), into a
-//    row-padded buffer that is then copied out; the input gradient is the same kernel on the
+//    the input plane (plane_conv: the kernel's taps in registers, four packets in flight), written
+//    in place (the last row through a row-padded buffer); the input gradient is the same kernel on the
 //    padded output gradient with the flipped kernel, accumulated over the group's channels;
 //  - strided columns: each padded row split into `sw` phases (columns c ≡ φ mod sw), so that a
 //    row of outputs reads contiguous inputs per tap; with one output channel per plane
@@ -235,22 +235,28 @@ void conv2d_forward_planar(const float* x, const float* w, const float* b, const
   const i64 Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, sw = g.sw, slack = slack_for(g);
 
   if (sw == 1) {
-    // Unit column stride: each output plane in packets along its rows (into a row-padded buffer,
-    // then copied out), the padded input plane shared by the group's output channels.
+    // Unit column stride: each output plane in packets along its rows, the padded input plane
+    // shared by the group's output channels.
     const i64 nvec = (OW + kPS - 1) / kPS, ldr = nvec * kPS;
     const std::vector<i64> toff = plane_tap_offsets(g.kh, g.kw, g.dh, g.dw, Wp);
     parallel_for(g.N * G, 1, [&](i64 q0, i64 q1) {
       thread_local ScratchBuffer pbuf, rbuf;
       float* xs = zeroed(pbuf, Hp * Wp + slack);
-      float* rows = rbuf.get(static_cast<std::size_t>(OH * ldr));
+      float* rows = rbuf.get(static_cast<std::size_t>(ldr));
       for (i64 q = q0; q < q1; ++q) {
         const i64 n = q / G, gi = q % G;
         fill_plane(x + q * g.H * g.W, g.H, g.W, g.ph, g.pw, Wp, xs);
         for (i64 co = gi * Cog; co < (gi + 1) * Cog; ++co) {
-          plane_conv(xs, g.sh * Wp, toff, w + co * T, g.kh, g.kw, OH, nvec, b != nullptr ? b[co] : 0.0f, false, rows,
+          float* plane = out + (n * g.Co + co) * P;
+          const float bias = b != nullptr ? b[co] : 0.0f;
+          // All rows but the last straight into the output: a row's last packet spills past its
+          // end into the next row, which is written after it. The last row would spill into the
+          // next plane (another thread's, maybe), so it goes through the row buffer.
+          plane_conv(xs, g.sh * Wp, toff, w + co * T, g.kh, g.kw, OH - 1, nvec, bias, false, plane, OW);
+          plane_conv(xs + (OH - 1) * g.sh * Wp, g.sh * Wp, toff, w + co * T, g.kh, g.kw, 1, nvec, bias, false, rows,
                      ldr);
-          copy_rows(rows, ldr, OH, OW, out + (n * g.Co + co) * P);
-          apply_activation(out + (n * g.Co + co) * P, P, act);
+          copy_rows(rows, ldr, 1, OW, plane + (OH - 1) * OW);
+          apply_activation(plane, P, act);
         }
       }
     });

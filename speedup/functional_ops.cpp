@@ -2,7 +2,6 @@
 #include "speedup/functional_ops.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 #include "autograd/error.h"
@@ -12,7 +11,7 @@ namespace shrink::speedup {
 namespace {
 
 using i64 = std::int64_t;
-using Replay = std::function<Tensor(const GraphNode&, const TensorList&)>;
+using Replay = ReplayRule;
 
 const AttrValue& attr(const GraphNode& n, const char* name) {
   for (const auto& [key, value] : n.attrs)
@@ -117,6 +116,11 @@ const std::map<std::string, Replay>& table() {
   return ops;
 }
 
+bool input_count_ok(const GraphNode& node, std::size_t inputs) {
+  const bool binary = node.target == "add" || node.target == "sub" || node.target == "mul" || node.target == "div";
+  return node.target == "cat" ? inputs > 0 : inputs == (binary ? 2u : 1u);
+}
+
 }  // namespace
 
 Tensor run_function(const GraphNode& node, const TensorList& inputs) {
@@ -129,9 +133,14 @@ Tensor run_function(const GraphNode& node, const TensorList& inputs) {
                               ", which has no replay rule; replayable ops: " + known);
   }
   const bool binary = node.target == "add" || node.target == "sub" || node.target == "mul" || node.target == "div";
-  SHRINK_CHECK(node.target == "cat" ? !inputs.empty() : inputs.size() == (binary ? 2u : 1u), "GraphModule: node '",
-               node.name, "' (", node.target, "): expected ", binary ? 2 : 1, " inputs, got ", inputs.size());
+  SHRINK_CHECK(input_count_ok(node, inputs.size()), "GraphModule: node '", node.name, "' (", node.target,
+               "): expected ", binary ? 2 : 1, " inputs, got ", inputs.size());
   return it->second(node, inputs);
+}
+
+ReplayRule replay_rule(const GraphNode& node, std::size_t inputs) {
+  const auto it = table().find(node.target);
+  return it == table().end() || !input_count_ok(node, inputs) ? nullptr : it->second;
 }
 
 bool is_replayable(const std::string& op) { return table().count(op) > 0; }

@@ -17,6 +17,14 @@ namespace shrink::speedup {
 /// ValueError for a missing or mistyped attribute.
 Tensor run_function(const GraphNode& node, const TensorList& inputs);
 
+/// A replay rule: runs a Function node on its inputs.
+using ReplayRule = Tensor (*)(const GraphNode& node, const TensorList& inputs);
+
+/// The rule run_function applies to `node` given `inputs` inputs, or null when run_function
+/// would throw (no rule for the op, wrong input count). For callers that run a graph many times:
+/// looked up once, it skips the per-call name lookup and checks.
+ReplayRule replay_rule(const GraphNode& node, std::size_t inputs);
+
 /// Whether run_function can replay `op`.
 bool is_replayable(const std::string& op);
 

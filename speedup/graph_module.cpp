@@ -101,6 +101,10 @@ void GraphModule::plan_forward() {
     for (int in : graph_.nodes[i].inputs) last_use_[static_cast<std::size_t>(in)] = i;
   last_use_[static_cast<std::size_t>(graph_.output)] = count;
   activation_fusion_.assign(count, ActivationFusion{});
+  replay_rules_.assign(count, nullptr);
+  for (std::size_t i = 0; i < count; ++i)
+    if (graph_.nodes[i].kind == NodeKind::Function)
+      replay_rules_[i] = replay_rule(graph_.nodes[i], graph_.nodes[i].inputs.size());
   const std::vector<std::vector<int>> users = graph_.users();
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     // Exactly a Conv2d: a subclass may compute something else in its forward.
@@ -173,7 +177,7 @@ Tensor GraphModule::run_graph(const Tensor& input) {
       TensorList args;
       args.reserve(n.inputs.size());
       for (int in : n.inputs) args.push_back(values[static_cast<std::size_t>(in)]);
-      values[i] = run_function(n, args);
+      values[i] = replay_rules_[i] != nullptr ? replay_rules_[i](n, args) : run_function(n, args);
     }
     for (int in : n.inputs)
       // Free each value after its last use, so activations do not pile up.

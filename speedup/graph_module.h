@@ -7,6 +7,7 @@
 
 #include "autograd/kernels/activation.h"
 #include "nn/module.h"
+#include "speedup/functional_ops.h"
 #include "speedup/graph.h"
 
 namespace shrink::speedup {
@@ -74,6 +75,8 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   std::int64_t micro_batch_ = 0;
   Graph graph_;
   std::vector<nn::ModulePtr> node_modules_;
+  /// Per Function node: its replay rule, looked up once (null: run_function reports the error).
+  std::vector<ReplayRule> replay_rules_;
   /// Per node: the activation its Conv2d can apply for its one consumer node (None: no fusion).
   struct ActivationFusion {
     kernels::Activation act = kernels::Activation::None;

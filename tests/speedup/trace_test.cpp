@@ -221,6 +221,26 @@ TEST(GraphModule, AnOpWithoutAReplayRuleListsTheSupportedOnes) {
       << message;
 }
 
+TEST(GraphModule, AReplayRuleIsRunFunctionsOwnAndNullWhereRunFunctionThrows) {
+  GraphNode n;
+  n.kind = NodeKind::Function;
+  n.name = n.target = "sub";
+  const ReplayRule sub_rule = replay_rule(n, 2);
+  ASSERT_NE(sub_rule, nullptr);
+  const Tensor a = from_vector(std::vector<float>{5.0f, 1.0f}, {2});
+  const Tensor b = from_vector(std::vector<float>{2.0f, 3.0f}, {2});
+  EXPECT_EQ(sub_rule(n, {a, b}).to_vector(), run_function(n, {a, b}).to_vector());
+  EXPECT_EQ(sub_rule(n, {a, b}).to_vector(), (std::vector<float>{3.0f, -2.0f}));
+  EXPECT_EQ(replay_rule(n, 1), nullptr);  // a binary op with one input
+  EXPECT_EQ(error_of<ValueError>([&] { run_function(n, {a}); }),
+            "GraphModule: node 'sub' (sub): expected 2 inputs, got 1");
+  n.target = "cat";
+  EXPECT_EQ(replay_rule(n, 0), nullptr);
+  EXPECT_NE(replay_rule(n, 3), nullptr);
+  n.target = "matmul";
+  EXPECT_EQ(replay_rule(n, 2), nullptr);
+}
+
 TEST(GraphModule, AModuleOfAnotherTypeThanRecordedIsAnError) {
   nn::ModulePtr model = models::create("mlp");
   const Graph g = trace(*model, zeros({1, 1, 28, 28}));

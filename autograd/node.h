@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "autograd/grad_mode.h"
 #include "autograd/tensor.h"
 
 namespace shrink {
@@ -88,6 +89,15 @@ Tensor record(std::string_view op, Tensor out, const TensorList& inputs, Backwar
 
 /// True when grad mode is on and one of `inputs` requires grad (i.e. record() would record).
 bool any_requires_grad(const TensorList& inputs);
+
+/// any_requires_grad without building a list: ops check it before record() so that inference
+/// (nothing records) does not build a backward closure — which may copy a detached tensor or a
+/// shape — an input list and attributes only for record() to drop them. At batch 1 those
+/// allocations cost as much as a small op's arithmetic.
+template <typename... Ts>
+bool records(const Ts&... inputs) {
+  return GradMode::is_enabled() && ((inputs.defined() && inputs.requires_grad()) || ...);
+}
 
 /// The node that receives `t`'s gradient: its grad_fn, or its AccumulateGrad node for a leaf
 /// that requires grad, or null.

@@ -176,8 +176,6 @@ Tensor Tensor::view_as_shape(const Shape& shape) const {
   return v;
 }
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
-
 Tensor& Tensor::requires_grad_(bool enabled) {
   check_defined("Tensor::requires_grad_");
   SHRINK_CHECK_STATE(impl_->grad_fn == nullptr, "Tensor::requires_grad_: expected a leaf tensor, got the result of '",

@@ -187,6 +187,7 @@ inline std::int64_t Tensor::size(std::int64_t d) const {
   SHRINK_CHECK_INDEX(n > 0, "Tensor::size: a 0-dim tensor has no dim ", d);
   return s[static_cast<std::size_t>(normalize_dim(d, n, "Tensor::size"))];
 }
+inline bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 inline std::int64_t Tensor::numel() const {
   check_defined("Tensor::numel");
   return impl_->numel;

@@ -45,6 +45,7 @@ float gelu_tanh_grad(float x) {
 // relu: out = max(x, 0) (NaN stays NaN). d/dx = g where x > 0 (0 at the kink, like PyTorch).
 Tensor relu(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "relu", [](float v) { return kernels::relu_value(v); });
+  if (!records(x)) return out;
   return record("relu", out, {x}, [x = x.detach()](const Tensor& g) {
     return TensorList{
         kernels::binary_map(g, x, "relu_backward", [](float gv, float v) { return v > 0.0f ? gv : 0.0f; })};
@@ -55,6 +56,7 @@ Tensor relu(const Tensor& x) {
 // convention: both kinks get 0).
 Tensor relu6(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "relu6", [](float v) { return kernels::relu6_value(v); });
+  if (!records(x)) return out;
   return record("relu6", out, {x}, [x = x.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, x, "relu6_backward",
                                           [](float gv, float v) { return v > 0.0f && v < 6.0f ? gv : 0.0f; })};
@@ -65,6 +67,7 @@ Tensor relu6(const Tensor& x) {
 Tensor leaky_relu(const Tensor& x, float negative_slope) {
   const float s = negative_slope;
   Tensor out = kernels::unary_map(x, "leaky_relu", [s](float v) { return v > 0.0f ? v : v * s; });
+  if (!records(x)) return out;
   return record("leaky_relu", out, {x},
                 [x = x.detach(), s](const Tensor& g) {
                   return TensorList{kernels::binary_map(g, x, "leaky_relu_backward",
@@ -79,6 +82,7 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
   // Lambdas (not function pointers) so that the kernels inline into the loops.
   Tensor out = tanh_approximation ? kernels::unary_map(x, "gelu", [](float v) { return gelu_tanh(v); })
                                   : kernels::unary_map(x, "gelu", [](float v) { return gelu_erf(v); });
+  if (!records(x)) return out;
   return record("gelu", out, {x},
                 [x = x.detach(), tanh_approximation](const Tensor& g) {
                   if (tanh_approximation)
@@ -93,6 +97,7 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
 // sigmoid: out = 1/(1+e^-x). d/dx = g*out*(1-out).
 Tensor sigmoid(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "sigmoid", [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+  if (!records(x)) return out;
   return record("sigmoid", out, {x}, [out = out.detach()](const Tensor& g) {
     return TensorList{
         kernels::binary_map(g, out, "sigmoid_backward", [](float gv, float o) { return gv * (1.0f - o) * o; })};
@@ -102,6 +107,7 @@ Tensor sigmoid(const Tensor& x) {
 // tanh: out = tanh x. d/dx = g*(1-out²).
 Tensor tanh(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "tanh", [](float v) { return std::tanh(v); });
+  if (!records(x)) return out;
   return record("tanh", out, {x}, [out = out.detach()](const Tensor& g) {
     return TensorList{
         kernels::binary_map(g, out, "tanh_backward", [](float gv, float o) { return gv * (1.0f - o * o); })};

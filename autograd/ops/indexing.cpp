@@ -109,6 +109,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
                         });
   const Shape in_shape = x.shape();
   // A private copy of the index: the caller may change its tensor before backward runs.
+  if (!records(x)) return out;
   return record("index_select", out, {x}, [in_shape, d, index = index.clone()](const Tensor& g) {
     return TensorList{index_add_backward(g, index, in_shape, d)};
   }, {{"dim", d}});
@@ -127,6 +128,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const float* xa = ea.data<float>();
   const float* xb = eb.data<float>();
   Tensor out = select(m, shape, [xa](std::int64_t i) { return xa[i]; }, [xb](std::int64_t i) { return xb[i]; });
+  if (!records(cond, a, b)) return out;
   return record("where", out, {cond, a, b}, [m, ga = a.requires_grad(), gb = b.requires_grad()](const Tensor& g) {
     const float* pg = g.data<float>();
     auto grad = [pg](std::int64_t i) { return pg[i]; };
@@ -145,6 +147,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
   const Tensor m = kernels::expand_copy(to_mask(mask, "masked_fill", "a mask"), x.shape());
   const float* px = x.data<float>();
   Tensor out = select(m, x.shape(), [value](std::int64_t) { return value; }, [px](std::int64_t i) { return px[i]; });
+  if (!records(x, mask)) return out;
   return record("masked_fill", out, {x, mask}, [m](const Tensor& g) {
     const float* pg = g.data<float>();
     return TensorList{select(m, g.shape(), [](std::int64_t) { return 0.0f; }, [pg](std::int64_t i) { return pg[i]; }),

@@ -135,6 +135,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(p.out_shape);
   matmul_forward(p, a.data<float>(), b.data<float>(), out.data<float>());
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  if (!records(a, b)) return out;
   return record("matmul", out, {a, b},
                 [p, need_a, need_b, a = need_b ? a.detach() : Tensor(), b = need_a ? b.detach() : Tensor(),
                  shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
@@ -189,6 +190,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad(),
              need_b = bias.defined() && bias.requires_grad();
+  if (!records(x, weight, bias)) return out;
   return record("linear", out, {x, weight, bias},
                 [need_x, need_w, need_b, nrows, in_f, out_f, x_shape = x.shape(), x = need_w ? x.detach() : Tensor(),
                  w = need_x ? weight.detach() : Tensor()](const Tensor& g) {

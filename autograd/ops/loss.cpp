@@ -71,6 +71,7 @@ Tensor softmax_impl(const Tensor& x, std::int64_t dim, bool log) {
   softmax_layout(x, dim, outer, size, inner, op);
   Tensor out = Tensor::empty(x.shape());
   kernels::softmax_forward(x.data<float>(), outer, size, inner, log, out.data<float>());
+  if (!records(x)) return out;
   return record(op, out, {x},
                 [y = out.detach(), outer, size, inner, log](const Tensor& g) {
                   Tensor gx = Tensor::empty(y.shape());
@@ -267,6 +268,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   kernels::cross_entropy_forward(logits.data<float>(), target.data<std::int64_t>(), n, c, label_smoothing,
                                  rows.data<float>(), row_max.data<float>(), row_logsum.data<float>());
   Tensor out = reduce_rows(rows, reduction);
+  if (!records(logits, target)) return out;
   return record("cross_entropy", out, {logits, target},
                 [z = logits.detach(), target = target.detach(), row_max, row_logsum, reduction, label_smoothing, n,
                  c](const Tensor& g) {
@@ -293,6 +295,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   float* pr = rows.data<float>();
   for (std::int64_t i = 0; i < n; ++i) pr[i] = -lp[i * c + t[i]];
   Tensor out = reduce_rows(rows, reduction);
+  if (!records(log_probs, target)) return out;
   return record("nll_loss", out, {log_probs, target},
                 [target = target.detach(), reduction, n, c](const Tensor& g) {
                   const bool per_row = reduction == Reduction::None;

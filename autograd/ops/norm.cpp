@@ -91,6 +91,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
 
   const bool need_x = x.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
              need_b = bias.defined() && bias.requires_grad();
+  if (!records(x, weight, bias)) return out;
   return record("batch_norm", out, {x, weight, bias},
                 [d, training, need_x, need_w, need_b, x = x.detach(), w = weight.defined() ? weight.detach() : Tensor(),
                  mean, invstd](const Tensor& g) {
@@ -117,6 +118,7 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator* gen) {
   float* po = out.data<float>();
   if (p == 1.0f) {
     std::fill(po, po + n, 0.0f);
+    if (!records(x)) return out;
     return record("dropout", out, {x}, [shape = x.shape()](const Tensor&) { return TensorList{zeros(shape)}; },
                   {{"p", double(p)}, {"training", training}});
   }
@@ -131,6 +133,7 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator* gen) {
     pm[i] = g.uniform() < keep ? 1 : 0;
     po[i] = pm[i] ? px[i] * scale : 0.0f;
   }
+  if (!records(x)) return out;
   return record("dropout", out, {x},
                 [mask, scale](const Tensor& grad) {
                   Tensor gx = Tensor::empty(grad.shape());

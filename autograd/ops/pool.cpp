@@ -72,7 +72,9 @@ Attributes pool_attrs(const kernels::PoolGeometry& g, const Pool2dParams& p, boo
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
   const kernels::PoolGeometry g = pool_geometry(x, p, "max_pool2d", true);
   Tensor indices;
-  Tensor out = kernels::max_pool2d_forward(x, g, indices, /*need_indices=*/any_requires_grad({x}));
+  const bool recording = records(x);
+  Tensor out = kernels::max_pool2d_forward(x, g, indices, /*need_indices=*/recording);
+  if (!recording) return out;
   return record(
       "max_pool2d", out, {x},
       [indices, g](const Tensor& grad) { return TensorList{kernels::max_pool2d_backward(grad, indices, g)}; },
@@ -83,6 +85,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
   const kernels::PoolGeometry g = pool_geometry(x, p, "avg_pool2d", false);
   Tensor out = kernels::avg_pool2d_forward(x, g);
+  if (!records(x)) return out;
   return record(
       "avg_pool2d", out, {x}, [g](const Tensor& grad) { return TensorList{kernels::avg_pool2d_backward(grad, g)}; },
       pool_attrs(g, p, false));
@@ -99,6 +102,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> output_s
                      shape_str(x.shape()));
   Tensor out = kernels::adaptive_avg_pool2d_forward(x, output_size[0], output_size[1]);
   const i64 H = x.size(2), W = x.size(3);
+  if (!records(x)) return out;
   return record("adaptive_avg_pool2d", out, {x},
                 [H, W](const Tensor& grad) { return TensorList{kernels::adaptive_avg_pool2d_backward(grad, H, W)}; },
                 {{"output_size", std::vector<i64>{output_size[0], output_size[1]}}});

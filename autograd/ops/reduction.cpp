@@ -50,6 +50,7 @@ Tensor extreme_dim_op(const Tensor& x, std::int64_t dim, bool keepdim, bool is_m
   const std::vector<std::int64_t> dims = x.dim() == 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{d};
   const Shape kshape = r.values.shape(), shape = x.shape();
   Tensor out = r.values.view_as_shape(kernels::reduced_shape(shape, dims, keepdim));
+  if (!records(x)) return out;
   return record(op, out, {x}, [kshape, shape, d, indices = r.indices](const Tensor& g) {
     if (shape.empty()) return TensorList{g};
     return TensorList{kernels::scatter_dim(g.view_as_shape(kshape), indices, shape, d)};
@@ -64,6 +65,7 @@ Tensor sum(const Tensor& x) {
   check_float(x, "sum");
   Tensor out = kernels::sum_dims(x, kernels::reduce_dims({}, x.dim(), "sum"), 1.0).view_as_shape({});
   const Shape shape = x.shape();
+  if (!records(x)) return out;
   return record("sum", out, {x}, [shape](const Tensor& g) { return TensorList{full(shape, g.item<double>())}; },
                 {{"dims", std::vector<std::int64_t>{}}, {"keepdim", false}});
 }
@@ -75,6 +77,7 @@ Tensor sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim)
   Tensor k = kernels::sum_dims(x, nd, 1.0);
   const Shape kshape = k.shape(), shape = x.shape();
   Tensor out = k.view_as_shape(kernels::reduced_shape(shape, nd, keepdim));
+  if (!records(x)) return out;
   return record("sum", out, {x}, [kshape, shape](const Tensor& g) {
     return TensorList{expand_grad(g, kshape, shape, 1.0f)};
   }, {{"dims", nd}, {"keepdim", keepdim}});
@@ -95,6 +98,7 @@ Tensor mean(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim
   Tensor k = kernels::sum_dims(x, nd, 1.0 / static_cast<double>(n));
   const Shape kshape = k.shape(), shape = x.shape();
   Tensor out = k.view_as_shape(kernels::reduced_shape(shape, nd, keepdim));
+  if (!records(x)) return out;
   return record("mean", out, {x}, [kshape, shape, n](const Tensor& g) {
     return TensorList{expand_grad(g, kshape, shape, 1.0f / static_cast<float>(n))};
   }, {{"dims", nd}, {"keepdim", keepdim}});
@@ -119,6 +123,7 @@ Tensor var(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t 
   const Shape kshape = r.var.shape();
   Tensor out = r.var.view_as_shape(kernels::reduced_shape(x.shape(), nd, keepdim));
   const float scale = static_cast<float>(2.0 / static_cast<double>(n - correction));
+  if (!records(x)) return out;
   return record("var", out, {x}, [x = x.detach(), mean = r.mean, kshape, scale](const Tensor& g) {
     Tensor diff = kernels::binary_map(x, mean, "var_backward", [](float v, float m) { return v - m; });
     Tensor gk = g.view_as_shape(kshape);

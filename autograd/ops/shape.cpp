@@ -38,6 +38,7 @@ std::vector<std::int64_t> inverse(const std::vector<std::int64_t>& perm) {
 // The permute shared by permute and transpose; records `op` with `attrs`.
 Tensor permute_op(const char* op, const Tensor& x, const std::vector<std::int64_t>& perm, Attributes attrs) {
   Tensor out = permute_data(x, perm);
+  if (!records(x)) return out;
   return record(op, out, {x}, [inv = inverse(perm)](const Tensor& g) {
     return TensorList{permute_data(g, inv)};
   }, std::move(attrs));
@@ -50,6 +51,7 @@ Tensor slice_op(const char* op, const Tensor& x, std::int64_t dim, std::int64_t 
   const Shape shape = x.shape();
   const bool whole = start == 0 && step == 1 && length == shape[static_cast<std::size_t>(dim)];
   Tensor out = whole ? x.view_as_shape(shape) : kernels::slice_copy(x, dim, start, length, step);
+  if (!records(x)) return out;
   return record(op, out, {x}, [shape, dim, start, step, whole](const Tensor& g) {
     return TensorList{whole ? g.view_as_shape(shape) : kernels::slice_scatter(g, shape, dim, start, step)};
   }, std::move(attrs));
@@ -80,6 +82,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
                      shape_numel(target), " elements)");
   Tensor out = x.view_as_shape(target);
   const Shape in_shape = x.shape();
+  if (!records(x)) return out;
   return record("reshape", out, {x}, [in_shape](const Tensor& g) { return TensorList{g.view_as_shape(in_shape)}; },
                 {{"shape", target}});
 }
@@ -101,6 +104,7 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
     shape.push_back(n);
     shape.insert(shape.end(), in.begin() + e + 1, in.end());
   }
+  if (!records(x)) return x.view_as_shape(shape);
   return record_view("flatten", x, shape, {{"start_dim", s}, {"end_dim", e}});
 }
 
@@ -137,6 +141,7 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   const std::int64_t d = normalize_dim(dim, x.dim() + 1, "unsqueeze");
   Shape shape = x.shape();
   shape.insert(shape.begin() + d, 1);
+  if (!records(x)) return x.view_as_shape(shape);
   return record_view("unsqueeze", x, shape, {{"dim", d}});
 }
 
@@ -151,6 +156,7 @@ Tensor squeeze(const Tensor& x) {
       shape.push_back(x.shape()[static_cast<std::size_t>(d)]);
     }
   }
+  if (!records(x)) return x.view_as_shape(shape);
   return record_view("squeeze", x, shape, {{"dims", dropped}});
 }
 
@@ -163,6 +169,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
     shape.erase(shape.begin() + d);
     dropped.push_back(d);
   }
+  if (!records(x)) return x.view_as_shape(shape);
   return record_view("squeeze", x, shape, {{"dims", dropped}});
 }
 
@@ -237,6 +244,7 @@ Tensor cat(const TensorList& xs, std::int64_t dim) {
     kernels::strided_copy(xs[i].raw_data(), kernels::contiguous_strides(xs[i].shape()), dst, strides, xs[i].shape(), es);
     offset += sizes[i];
   }
+  if (!any_requires_grad(xs)) return out;
   std::vector<bool> needs(xs.size());
   for (std::size_t i = 0; i < xs.size(); ++i) needs[i] = xs[i].requires_grad() && sizes[i] > 0;
   return record("cat", out, xs, [d, sizes, needs](const Tensor& g) {

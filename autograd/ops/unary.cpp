@@ -11,6 +11,7 @@ namespace shrink {
 // exp: out = e^x. d/dx = g*out.
 Tensor exp(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "exp", [](float v) { return std::exp(v); });
+  if (!records(x)) return out;
   return record("exp", out, {x}, [out = out.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, out, "exp_backward", [](float gv, float o) { return gv * o; })};
   });
@@ -19,6 +20,7 @@ Tensor exp(const Tensor& x) {
 // log: out = ln x (NaN for x < 0, -inf at 0, like PyTorch). d/dx = g/x.
 Tensor log(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "log", [](float v) { return std::log(v); });
+  if (!records(x)) return out;
   return record("log", out, {x}, [x = x.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, x, "log_backward", [](float gv, float v) { return gv / v; })};
   });
@@ -27,6 +29,7 @@ Tensor log(const Tensor& x) {
 // sqrt: out = √x (NaN for x < 0). d/dx = g/(2·out) (inf at 0, like PyTorch).
 Tensor sqrt(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "sqrt", [](float v) { return std::sqrt(v); });
+  if (!records(x)) return out;
   return record("sqrt", out, {x}, [out = out.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, out, "sqrt_backward", [](float gv, float o) { return gv / (2.0f * o); })};
   });
@@ -35,6 +38,7 @@ Tensor sqrt(const Tensor& x) {
 // abs: out = |x|. d/dx = g*sign(x), with sign(0) = 0 (PyTorch's subgradient at the kink).
 Tensor abs(const Tensor& x) {
   Tensor out = kernels::unary_map(x, "abs", [](float v) { return std::abs(v); });
+  if (!records(x)) return out;
   return record("abs", out, {x}, [x = x.detach()](const Tensor& g) {
     return TensorList{kernels::binary_map(g, x, "abs_backward",
                                           [](float gv, float v) { return v > 0.0f ? gv : (v < 0.0f ? -gv : 0.0f); })};

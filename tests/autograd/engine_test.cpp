@@ -17,6 +17,27 @@ Tensor vec(std::vector<float> v) {
   return from_vector(v, {n});
 }
 
+TEST(Engine, RecordsWhenGradModeIsOnAndAnyDefinedInputRequiresGrad) {
+  const Tensor plain = vec({1}), leaf = vec({2}).requires_grad_(), undefined;
+  EXPECT_FALSE(records(plain));
+  EXPECT_FALSE(records(plain, undefined));
+  EXPECT_TRUE(records(plain, leaf));
+  EXPECT_TRUE(records(undefined, leaf));
+  EXPECT_EQ(records(plain, leaf), any_requires_grad({plain, leaf}));
+  NoGradGuard no_grad;
+  EXPECT_FALSE(records(leaf));
+  EXPECT_FALSE(any_requires_grad({leaf}));
+}
+
+TEST(Engine, OpsUnderNoGradLeaveTheirOutputsOutsideTheGraph) {
+  const Tensor x = vec({-1, 2}).requires_grad_();
+  NoGradGuard no_grad;
+  for (const Tensor& y : {relu(x), x + x, x * 2.0f, flatten(x.reshape({1, 2}), 0, -1), sum(x)}) {
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_EQ(y.grad_fn(), nullptr);
+  }
+}
+
 TEST(Engine, LeafUsedTwiceAccumulatesBothPaths) {
   Tensor x = vec({1, 2, 3}).requires_grad_();
   Tensor y = (x * x + x).sum();  // dy/dx = 2x + 1

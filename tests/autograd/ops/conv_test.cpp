@@ -225,6 +225,30 @@ TEST(Conv2dKernels, EveryAlgorithmMatchesADirectReferenceOnWiderShapes) {
   for (const Cfg& c : cfgs) check_algorithms(c);
 }
 
+TEST(Conv2dKernels, PointwiseOnNchwAndChannelLastGiveTheSameFloats) {
+  // Auto picks between the two by batch size, so they must agree bit for bit (up to 64 input
+  // channels, where the NCHW path is the register kernel).
+  for (const Cfg& c : std::vector<Cfg>{{1, 64, 7, 7, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},
+                                       {3, 33, 5, 3, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},
+                                       {2, 17, 14, 14, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1, true}}) {
+    const kernels::ConvGeometry g = geometry_of(c);
+    Generator gen(3);
+    const Tensor x = randn({c.N, c.C, c.H, c.W}, &gen), w = randn({c.Co, c.C, 1, 1}, &gen);
+    const Tensor b = c.bias ? randn({c.Co}, &gen) : Tensor();
+    for (auto act : {kernels::Activation::None, kernels::Activation::Relu6})
+      EXPECT_TRUE(testing::tensors_identical(kernels::conv2d_forward(x, w, b, g, kernels::ConvAlgo::Gemm1x1, act),
+                                             kernels::conv2d_forward(x, w, b, g, kernels::ConvAlgo::Nhwc, act)))
+          << cfg_str(c);
+  }
+  // Auto: the NCHW path for few pixels, channel-last for many (from 17 input channels).
+  kernels::ConvGeometry g = geometry_of({1, 32, 7, 7, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1, true});
+  EXPECT_EQ(kernels::choose_conv_algo(g), kernels::ConvAlgo::Gemm1x1);
+  g.N = 16;
+  EXPECT_EQ(kernels::choose_conv_algo(g), kernels::ConvAlgo::Nhwc);
+  g.C = 16;
+  EXPECT_EQ(kernels::choose_conv_algo(g), kernels::ConvAlgo::Gemm1x1);
+}
+
 TEST(Conv2dKernels, TransposeHandlesFullBlocksAndEdgesWithStrides) {
   for (i64 rows : {1, 7, 16, 17, 40})
     for (i64 cols : {1, 9, 16, 33}) {

@@ -107,9 +107,14 @@ void GraphModule::plan_forward() {
       replay_rules_[i] = replay_rule(graph_.nodes[i], graph_.nodes[i].inputs.size());
   const std::vector<std::vector<int>> users = graph_.users();
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
-    // Exactly a Conv2d: a subclass may compute something else in its forward.
+    // Exactly a Conv2d (a subclass may compute something else in its forward), or an add of two
+    // values (a residual join: its output is a fresh tensor the activation may overwrite).
+    const GraphNode& node = graph_.nodes[i];
     const nn::ModulePtr& conv = node_modules_[i];
-    if (!conv || typeid(*conv) != typeid(nn::Conv2d)) continue;
+    const bool is_conv = conv && typeid(*conv) == typeid(nn::Conv2d);
+    const bool is_add = node.kind == NodeKind::Function && node.target == "add" && node.inputs.size() == 2 &&
+                        replay_rules_[i] != nullptr;
+    if (!is_conv && !is_add) continue;
     if (users[i].size() != 1 || static_cast<int>(i) == graph_.output) continue;
     const std::size_t j = static_cast<std::size_t>(users[i][0]);
     const GraphNode& next = graph_.nodes[j];
@@ -152,8 +157,9 @@ Tensor GraphModule::run_graph(const Tensor& input) {
   const std::vector<nn::ModulePtr>& modules = node_modules_;
   const std::size_t count = graph_.nodes.size();
 
-  // Conv → relu pairs run fused only when nothing records (the recorded graph and any hook see
-  // every node otherwise); `applied[j]` marks an activation node whose conv already applied it.
+  // Conv → relu and add → relu pairs run fused only when nothing records (the recorded graph
+  // and any hook see every node otherwise); `applied[j]` marks an activation node whose
+  // producer already applied it.
   const bool fuse = !GradMode::is_enabled();
   std::vector<bool> applied(count, false);
   std::vector<Tensor> values(count);
@@ -178,6 +184,14 @@ Tensor GraphModule::run_graph(const Tensor& input) {
       args.reserve(n.inputs.size());
       for (int in : n.inputs) args.push_back(values[static_cast<std::size_t>(in)]);
       values[i] = replay_rules_[i] != nullptr ? replay_rules_[i](n, args) : run_function(n, args);
+      const ActivationFusion& f = activation_fusion_[i];
+      if (fuse && f.act != kernels::Activation::None && values[i].dtype() == DType::Float32 &&
+          (!modules[f.consumer] || !modules[f.consumer]->has_hooks())) {
+        // add → relu: the activation in place on the sum (one pass less over it), with the relu
+        // op's own formula, so the floats are the two steps'.
+        kernels::apply_activation(values[i].data<float>(), values[i].numel(), f.act);
+        applied[f.consumer] = true;
+      }
     }
     for (int in : n.inputs)
       // Free each value after its last use, so activations do not pile up.

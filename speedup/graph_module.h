@@ -39,10 +39,11 @@ class GraphModule : public nn::Cloneable<GraphModule> {
   /// left unchanged.
   void reset(Graph graph, const std::map<std::string, nn::ModulePtr>& modules);
   std::string extra_repr() const override;
-  /// Number of Conv2d nodes whose one consumer is a relu or relu6 (op or ReLU/ReLU6 module):
-  /// under NoGradGuard, when neither module has hooks, forward runs each such pair as one conv
-  /// that applies the activation as it writes its output (the same floats as the two steps).
-  /// After speedup::fuse_for_inference the conv → BatchNorm → relu chains of the zoo qualify.
+  /// Number of Conv2d or add nodes whose one consumer is a relu or relu6 (op or ReLU/ReLU6
+  /// module): under NoGradGuard, when no module of the pair has hooks, forward runs each such
+  /// conv as one conv that applies the activation as it writes its output, and applies it in
+  /// place on such a sum (the same floats as the two steps). After
+  /// speedup::fuse_for_inference the conv → BatchNorm → relu chains of the zoo qualify.
   std::size_t fusable_activations();
   /// Samples per slice of a large no-grad batch (see forward); 0 restores the default. A
   /// multiple of 16 (kernels::kGemmRowBlock) keeps every float of the whole-batch forward; other

@@ -1,6 +1,7 @@
-// GraphModule's conv → relu fusion under NoGradGuard: the zoo models give exactly the floats of
-// the unfused model, the pairs are the ones expected, and hooks, grad recording and a conv value
-// with another consumer all keep the two steps.
+// GraphModule's conv → relu and add → relu fusion under NoGradGuard: the zoo models give exactly
+// the floats of the unfused model, the pairs are the ones expected (resnet20: its 9 residual adds
+// before and after BatchNorm folding), and hooks, grad recording and a value with another
+// consumer all keep the two steps.
 #include <gtest/gtest.h>
 
 #include "autograd/generator.h"
@@ -48,7 +49,7 @@ TEST_P(ZooActivationFusion, FusedForwardGivesTheUnfusedFloats) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ZooActivationFusion,
-                         ::testing::Values(ZooCase{"vgg_small", 0, 6}, ZooCase{"resnet20", 0, 10},
+                         ::testing::Values(ZooCase{"vgg_small", 0, 6}, ZooCase{"resnet20", 9, 19},
                                            ZooCase{"mobilenet_small", 0, 9}, ZooCase{"lenet5", 2, 2},
                                            ZooCase{"inception_small", 2, 2}),
                          [](const auto& info) { return info.param.model; });
@@ -73,14 +74,66 @@ class ConvChain : public nn::Cloneable<ConvChain> {
   }
 };
 
+/// `model` traced, checked to have `pairs` fusable activations and to give the model's own
+/// floats without grad, on an input past relu6's upper kink.
+struct Twin {
+  std::shared_ptr<GraphModule> gm;
+  Tensor x, expected;
+};
+Twin checked_twin(nn::Module& model, std::size_t pairs) {
+  auto gm = testutil::traced_eval(model);
+  EXPECT_EQ(gm->fusable_activations(), pairs);
+  const Tensor x = randn({2, 1, 9, 9}) * 8.0f;
+  NoGradGuard no_grad;
+  const Tensor expected = model(x);
+  EXPECT_TRUE(tensors_identical((*gm)(x), expected));
+  return {gm, x, expected};
+}
+
+/// The smallest input value a forward hook on `act` sees while `gm` runs `x` without grad
+/// (checked to give `expected`).
+float lowest_input_seen(nn::Module& act, GraphModule& gm, const Tensor& x, const Tensor& expected) {
+  NoGradGuard no_grad;
+  float lowest = 0.0f;
+  auto handle =
+      act.register_forward_hook([&](nn::Module&, const Tensor& in, const Tensor&) { lowest = min(in).item<float>(); });
+  EXPECT_TRUE(tensors_identical(gm(x), expected));
+  handle.remove();
+  return lowest;
+}
+
 TEST(ActivationFusion, ModuleAndOpConsumersFuseAndASharedValueDoesNot) {
   manual_seed(5);
   auto model = std::make_shared<ConvChain>();
-  auto gm = testutil::traced_eval(*model);
-  EXPECT_EQ(gm->fusable_activations(), 2u);
-  const Tensor x = randn({2, 1, 9, 9}) * 8.0f;  // past relu6's upper kink too
-  NoGradGuard no_grad;
-  EXPECT_TRUE(tensors_identical((*gm)(x), (*model)(x)));
+  checked_twin(*model, 2);
+}
+
+/// Residual joins: add → ReLU module, add → relu op, and an add whose sum is also used elsewhere.
+class Joins : public nn::Cloneable<Joins> {
+ public:
+  Joins() : Cloneable("Joins") {
+    register_module("c1", std::make_shared<nn::Conv2d>(1, 1, 3, 1, 1), &Joins::c1);
+    register_module("c2", std::make_shared<nn::Conv2d>(1, 1, 1), &Joins::c2);
+    register_module("act", std::make_shared<nn::ReLU>(), &Joins::act);
+  }
+  std::shared_ptr<nn::Conv2d> c1, c2;
+  std::shared_ptr<nn::ReLU> act;
+
+ protected:
+  Tensor forward(const Tensor& x) override {
+    const Tensor h = (*act)((*c1)(x) + x);  // add → ReLU module: fused
+    const Tensor k = relu6((*c2)(h) + h);   // add → relu6 op: fused
+    const Tensor s = k + h;                 // this sum feeds the relu and the output: not fused
+    return relu(s) * s;
+  }
+};
+
+TEST(ActivationFusion, ResidualAddsApplyTheirActivationInPlaceUnlessTheSumIsSharedOrHooked) {
+  manual_seed(8);
+  auto model = std::make_shared<Joins>();
+  const auto [gm, x, expected] = checked_twin(*model, 2);
+  // A hook on the ReLU sees the raw sum (negative values included).
+  EXPECT_LT(lowest_input_seen(*model->act, *gm, x, expected), 0.0f);
 }
 
 TEST(ActivationFusion, AHookOnEitherModuleSeesTheUnfusedValues) {
@@ -91,12 +144,7 @@ TEST(ActivationFusion, AHookOnEitherModuleSeesTheUnfusedValues) {
   NoGradGuard no_grad;
   const Tensor expected = (*model)(x);
   // The ReLU6's input must be the raw conv output (negative values included).
-  float lowest = 0.0f;
-  auto handle = model->act->register_forward_hook(
-      [&](nn::Module&, const Tensor& in, const Tensor&) { lowest = min(in).item<float>(); });
-  EXPECT_TRUE(tensors_identical((*gm)(x), expected));
-  EXPECT_LT(lowest, 0.0f);
-  handle.remove();
+  EXPECT_LT(lowest_input_seen(*model->act, *gm, x, expected), 0.0f);
   // A hook on the conv sees its output before the activation.
   float conv_lowest = 0.0f;
   auto conv_handle = model->c1->register_forward_hook(

@@ -3,7 +3,6 @@
 
 #include <sstream>
 
-#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 
@@ -73,7 +72,7 @@ kernels::ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tens
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
   const kernels::ConvGeometry g = conv_geometry(x, weight, bias, p);
   Tensor out = kernels::conv2d_forward(x, weight, bias, g);
-  if (!any_requires_grad({x, weight, bias})) return out;
+  if (!records(x, weight, bias)) return out;
   const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
   const bool has_bias = bias.defined();
   // Capture only what the wanted gradients read: x for dw, weight for dx.
@@ -96,10 +95,7 @@ Tensor conv2d_activated(const Tensor& x, const Tensor& weight, const Tensor& bia
                         kernels::Activation act) {
   SHRINK_CHECK(act != kernels::Activation::None,
                "conv2d_activated: expected relu or relu6, got none. Hint: call conv2d");
-  // Checked without building a list: this is the inference path, called per layer at batch 1.
-  const bool recording = GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() ||
-                                                    (bias.defined() && bias.requires_grad()));
-  if (recording) {
+  if (records(x, weight, bias)) {
     const Tensor y = conv2d(x, weight, bias, p);
     return act == kernels::Activation::Relu ? relu(y) : relu6(y);
   }

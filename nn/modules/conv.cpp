@@ -4,22 +4,10 @@
 
 #include "autograd/grad_mode.h"
 #include "nn/init.h"
+#include "nn/modules/repr_util.h"
 
 namespace shrink::nn {
-namespace {
-
-/// "(a, b)", like Python prints a tuple.
-std::string pair_str(const std::array<std::int64_t, 2>& p) {
-  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "(" + std::string.
-  std::string s = "(";
-  s += std::to_string(p[0]);
-  s += ", ";
-  s += std::to_string(p[1]);
-  s += ")";
-  return s;
-}
-
-}  // namespace
+using detail::tuple_str;
 
 Conv2d::Conv2d(const Conv2dOptions& o) : Cloneable("Conv2d"), options_(o) {
   SHRINK_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.groups > 0, "Conv2d: expected positive in_channels, "
@@ -30,8 +18,8 @@ Conv2d::Conv2d(const Conv2dOptions& o) : Cloneable("Conv2d"), options_(o) {
   const bool geometry_ok = o.kernel_size[0] > 0 && o.kernel_size[1] > 0 && o.stride[0] > 0 && o.stride[1] > 0 &&
                            o.dilation[0] > 0 && o.dilation[1] > 0 && o.padding[0] >= 0 && o.padding[1] >= 0;
   SHRINK_CHECK(geometry_ok, "Conv2d: expected positive kernel_size, stride and dilation and non-negative padding, got "
-               "kernel_size=", pair_str(o.kernel_size), ", stride=", pair_str(o.stride), ", padding=",
-               pair_str(o.padding), ", dilation=", pair_str(o.dilation));
+               "kernel_size=", tuple_str(o.kernel_size), ", stride=", tuple_str(o.stride), ", padding=",
+               tuple_str(o.padding), ", dilation=", tuple_str(o.dilation));
   Tensor& w = register_parameter(
       "weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]}));
   init::kaiming_uniform_(w, std::sqrt(5.0));
@@ -68,9 +56,9 @@ Tensor Conv2d::forward_activated(const Tensor& x, kernels::Activation act) {
 std::string Conv2d::extra_repr() const {
   const auto& o = options_;
   std::string s = std::to_string(o.in_channels) + ", " + std::to_string(o.out_channels) +
-                  ", kernel_size=" + pair_str(o.kernel_size) + ", stride=" + pair_str(o.stride);
-  if (o.padding != std::array<std::int64_t, 2>{0, 0}) s += ", padding=" + pair_str(o.padding);
-  if (o.dilation != std::array<std::int64_t, 2>{1, 1}) s += ", dilation=" + pair_str(o.dilation);
+                  ", kernel_size=" + tuple_str(o.kernel_size) + ", stride=" + tuple_str(o.stride);
+  if (o.padding != std::array<std::int64_t, 2>{0, 0}) s += ", padding=" + tuple_str(o.padding);
+  if (o.dilation != std::array<std::int64_t, 2>{1, 1}) s += ", dilation=" + tuple_str(o.dilation);
   if (o.groups != 1) s += ", groups=" + std::to_string(o.groups);
   if (!o.bias) s += ", bias=False";
   return s;

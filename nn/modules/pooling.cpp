@@ -1,5 +1,7 @@
 #include "nn/modules/pooling.h"
 
+#include "nn/modules/repr_util.h"
+
 namespace shrink::nn {
 namespace {
 
@@ -14,14 +16,7 @@ Pool2dParams square(std::int64_t kernel, std::int64_t stride, std::int64_t paddi
 /// One setting as PyTorch prints it: "2" when both entries agree, "(3, 2)" otherwise. (PyTorch
 /// prints what the user passed; Pool2dParams always holds pairs, and an int is the common case.)
 std::string setting(const std::array<std::int64_t, 2>& v) {
-  if (v[0] == v[1]) return std::to_string(v[0]);
-  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "(" + std::string.
-  std::string s = "(";
-  s += std::to_string(v[0]);
-  s += ", ";
-  s += std::to_string(v[1]);
-  s += ")";
-  return s;
+  return v[0] == v[1] ? std::to_string(v[0]) : detail::tuple_str(v);
 }
 
 std::string describe(const Pool2dParams& p) {
